@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The awsmock wrapper's fixes over plain moto, each tested against the real server."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+from tools.awsmock.client import AwsMock  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    with AwsMock() as mock:
+        yield mock
+
+
+def client(server, service, creds, region="us-east-1"):
+    return boto3.client(service, region_name=region, endpoint_url=server.url,
+                        aws_access_key_id=creds["access_key_id"], aws_secret_access_key=creds["secret_access_key"])
+
+
+def new_user_key(server, admin, name, region="us-east-1"):
+    iam = client(server, "iam", admin, region)
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return iam, {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+
+
+def test_authentication_enforced(server):
+    fake = {"access_key_id": "AKIAAAAAAAAAAAAAAAAA", "secret_access_key": "x" * 40}
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        client(server, "iam", fake).list_users()
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_wrong_secret_refused(server):
+    admin = server.bootstrap("100000000001")
+    bad = dict(admin, secret_access_key="y" * 40)
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        client(server, "sts", bad).get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_inactive_key_refused(server):
+    admin = server.bootstrap("100000000002")
+    iam, key = new_user_key(server, admin, "inactive-user")
+    sts = client(server, "sts", key)
+    assert sts.get_caller_identity()["Arn"].endswith(":user/inactive-user")
+    iam.update_access_key(UserName="inactive-user", AccessKeyId=key["access_key_id"], Status="Inactive")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sts.get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    iam.update_access_key(UserName="inactive-user", AccessKeyId=key["access_key_id"], Status="Active")
+    assert sts.get_caller_identity()["Account"] == "100000000002"
+
+
+def test_govcloud_user_stays_in_govcloud(server):
+    admin = server.bootstrap("100000000003", "aws-us-gov")
+    iam = client(server, "iam", admin, "us-gov-west-1")
+
+    def real_host(request, **_kwargs):  # address IAM at its real GovCloud host, as a proxy would
+        request.headers["Host"] = "iam.us-gov.amazonaws.com"
+
+    iam.meta.events.register("before-sign.iam", real_host)
+    user = iam.create_user(UserName="gov-user")["User"]
+    assert user["Arn"].startswith("arn:aws-us-gov:iam::100000000003:user/gov-user")
+    key = iam.create_access_key(UserName="gov-user")["AccessKey"]
+    sts = client(server, "sts", {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]},
+                 "us-gov-west-1")
+    assert sts.get_caller_identity()["Arn"].startswith("arn:aws-us-gov:")
+    # the GovCloud key does not work in the aws partition
+    with pytest.raises(botocore.exceptions.ClientError):
+        client(server, "sts", {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}).get_caller_identity()
+
+
+def test_propagation_delay(server):
+    admin = server.bootstrap("100000000004")
+    server.configure(propagation_delay=2)
+    try:
+        _iam, key = new_user_key(server, admin, "slow-user")
+        sts = client(server, "sts", key)
+        assert client(server, "sts", admin).get_caller_identity()  # bootstrap keys are not delayed
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            sts.get_caller_identity()
+        assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        time.sleep(2.2)
+        assert sts.get_caller_identity()["Arn"].endswith(":user/slow-user")
+    finally:
+        server.configure(propagation_delay=0)
+
+
+def test_call_counts_and_throttling(server):
+    admin = server.bootstrap("100000000005")
+    server.reset_stats()
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=server.url,
+                       aws_access_key_id=admin["access_key_id"], aws_secret_access_key=admin["secret_access_key"],
+                       config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 1}))
+    sts.get_caller_identity()
+    assert server.stats()["calls"] == {"sts:GetCallerIdentity": 1}
+    server.configure(throttle_rate=1.0)
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            sts.get_caller_identity()
+        assert err.value.response["Error"]["Code"] == "Throttling"
+    finally:
+        server.configure(throttle_rate=0)

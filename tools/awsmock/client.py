@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Start/stop the awsmock server in a subprocess and drive its control API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class AwsMock:
+    """A running awsmock server on 127.0.0.1 (context manager)."""
+
+    def __init__(self, propagation_delay: float = 0.0, log_path: t.Optional[str] = None) -> None:
+        self.propagation_delay = propagation_delay
+        self.log_path = log_path
+        self.proc: t.Optional[subprocess.Popen] = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "AwsMock":
+        tmpdir = tempfile.mkdtemp(prefix="awsmock-")
+        port_file = os.path.join(tmpdir, "port")
+        log = open(self.log_path or os.path.join(tmpdir, "server.log"), "ab")
+        env = dict(os.environ)
+        env.pop("MOTO_ACCOUNT_ID", None)
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.awsmock.server", "--port", "0", "--port-file", port_file,
+             "--propagation-delay", str(self.propagation_delay)],
+            cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"awsmock exited with {self.proc.returncode}; see {log.name}")
+            if os.path.exists(port_file):
+                with open(port_file, encoding="utf-8") as handle:
+                    self.port = int(handle.read())
+                try:
+                    self.control("health", method="GET")
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("awsmock did not start in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> "AwsMock":
+        return self.start()
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.stop()
+
+    # -- control API --------------------------------------------------------
+    def control(self, path: str, body: t.Optional[dict] = None, method: str = "POST") -> t.Any:
+        data = None if method == "GET" else json.dumps(body or {}).encode()
+        request = urllib.request.Request(f"{self.url}/_keyturn/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:  # loopback only
+            return json.loads(response.read())
+
+    def bootstrap(self, account_id: str, partition: str = "aws", user_name: str = "keyturn-admin") -> t.Dict[str, str]:
+        return t.cast(t.Dict[str, str], self.control("bootstrap", {"account_id": account_id, "partition": partition, "user_name": user_name}))
+
+    def configure(self, **settings: t.Any) -> t.Dict[str, t.Any]:
+        return t.cast(t.Dict[str, t.Any], self.control("config", settings))
+
+    def stats(self) -> t.Dict[str, t.Any]:
+        return t.cast(t.Dict[str, t.Any], self.control("stats", method="GET"))
+
+    def reset_stats(self) -> None:
+        self.control("stats/reset")
+
+    def age_key(self, access_key_id: str, days: float) -> t.Dict[str, t.Any]:
+        return t.cast(t.Dict[str, t.Any], self.control("key_status", {"access_key_id": access_key_id, "age_days": days}))

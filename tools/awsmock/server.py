@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""moto in server mode, wrapped so that it behaves like AWS.
+
+Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
+
+* authentication is enforced for every call (``INITIAL_NO_AUTH_ACTION_COUNT=0``);
+* an Inactive access key is refused (moto accepts it; AWS answers
+  ``InvalidClientTokenId``);
+* IAM requests are placed in the partition of their SigV4 credential scope, as
+  AWS does; moto derives it from the host name, and ``iam.us-gov.amazonaws.com``
+  puts GovCloud users into ``aws``;
+* ``propagation_delay``: a new access key is refused for that many seconds
+  after its creation, like IAM's eventual consistency;
+* ``throttle_rate``: that share of calls is answered with ``Throttling``.
+
+A control API under ``/_keyturn/`` (loopback only, JSON) bootstraps
+administrator users, changes the settings above and reports call counts.
+
+Run: ``python -m tools.awsmock.server --port 0 --port-file /tmp/port``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import random
+import re
+import sys
+import threading
+import typing as t
+import urllib.parse
+
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+os.environ.pop("MOTO_ACCOUNT_ID", None)
+
+import moto.core.responses as moto_responses  # noqa: E402  (after the environment is set)
+import moto.iam.access_control as moto_access_control  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+CONTROL_PREFIX = "/_keyturn/"
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+class Settings:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.propagation_delay = 0.0
+        self.throttle_rate = 0.0
+        self.calls: t.Dict[str, int] = {}
+        self.rng = random.Random(1234)
+
+    def update(self, values: t.Mapping[str, t.Any]) -> None:
+        with self.lock:
+            if "propagation_delay" in values:
+                self.propagation_delay = float(values["propagation_delay"])
+            if "throttle_rate" in values:
+                self.throttle_rate = float(values["throttle_rate"])
+            if "seed" in values:
+                self.rng = random.Random(int(values["seed"]))
+
+    def snapshot(self) -> t.Dict[str, t.Any]:
+        with self.lock:
+            return {"propagation_delay": self.propagation_delay, "throttle_rate": self.throttle_rate,
+                    "calls": dict(self.calls), "total_calls": sum(self.calls.values())}
+
+
+SETTINGS = Settings()
+
+
+# -- moto patches -----------------------------------------------------------
+_original_user_key_init = moto_access_control.IAMUserAccessKey.__init__
+
+
+def _user_key_init(self: t.Any, account_id: str, partition: str, access_key_id: str, headers: t.Dict[str, str]) -> None:
+    _original_user_key_init(self, account_id, partition, access_key_id, headers)
+    key = iam_backends[account_id][partition].access_keys.get(access_key_id)
+    if key is None:  # pragma: no cover - moto found it above
+        raise moto_access_control.CreateAccessKeyFailure(reason="InvalidId")
+    if key.status != "Active":
+        raise moto_access_control.CreateAccessKeyFailure(reason="InvalidId")
+    delay = SETTINGS.propagation_delay
+    if delay > 0 and not getattr(key, "keyturn_bootstrap", False):
+        age = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - key.create_date).total_seconds()
+        if age < delay:
+            raise moto_access_control.CreateAccessKeyFailure(reason="InvalidId")
+
+
+moto_access_control.IAMUserAccessKey.__init__ = _user_key_init  # type: ignore[method-assign]
+
+_original_region_from_url = moto_responses.BaseResponse.get_region_from_url
+
+
+def _region_from_url(self: t.Any, request: t.Any, full_url: str) -> str:
+    match = _SCOPE.search(request.headers.get("Authorization", ""))
+    if match:
+        return match.group(2)
+    return _original_region_from_url(self, request, full_url)
+
+
+moto_responses.BaseResponse.get_region_from_url = _region_from_url  # type: ignore[method-assign]
+
+
+# -- control API ------------------------------------------------------------
+def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "keyturn-admin") -> t.Dict[str, str]:
+    """An IAM user with an administrator policy and an access key, created
+    directly in the backend (authentication is enforced from the first call)."""
+    if not re.match(r"^\d{12}$", account_id):
+        raise ValueError("account_id must be 12 digits")
+    backend = iam_backends[account_id][partition]
+    try:
+        user = backend.get_user(user_name)
+    except Exception:
+        user = backend.create_user(region_name=_region_for(partition), user_name=user_name, path="/", tags=[])
+    backend.put_user_policy(user_name, "keyturn-admin", ADMIN_POLICY)
+    key = backend.create_access_key(user_name)
+    key.keyturn_bootstrap = True
+    return {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key,
+            "arn": user.arn, "account_id": account_id, "partition": partition, "user_name": user_name}
+
+
+def _region_for(partition: str) -> str:
+    return {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}[partition]
+
+
+def _json(start_response: t.Callable[..., t.Any], status: str, body: t.Any) -> t.List[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.List[bytes]:
+    path = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    try:
+        if path == "health":
+            return _json(start_response, "200 OK", {"ok": True})
+        if path == "bootstrap":
+            return _json(start_response, "200 OK", bootstrap_admin(**body))
+        if path == "config":
+            SETTINGS.update(body)
+            return _json(start_response, "200 OK", SETTINGS.snapshot())
+        if path == "stats":
+            return _json(start_response, "200 OK", SETTINGS.snapshot())
+        if path == "stats/reset":
+            with SETTINGS.lock:
+                SETTINGS.calls.clear()
+            return _json(start_response, "200 OK", SETTINGS.snapshot())
+        if path == "key_status":  # test helper: backdate / inspect keys
+            return _json(start_response, "200 OK", _key_admin(body))
+    except (TypeError, ValueError, KeyError) as exc:
+        return _json(start_response, "400 Bad Request", {"error": str(exc)})
+    return _json(start_response, "404 Not Found", {"error": f"unknown control path {path!r}"})
+
+
+def _key_admin(body: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """``{access_key_id, age_days}`` backdates a key's creation (to make it due)."""
+    for account in list(iam_backends.values()):
+        for partition in ("aws", "aws-cn", "aws-us-gov"):
+            key = account[partition].access_keys.get(body["access_key_id"])
+            if key is not None:
+                if "age_days" in body:
+                    key.create_date = key.create_date - datetime.timedelta(days=float(body["age_days"]))
+                return {"status": key.status, "create_date": key.create_date.isoformat()}
+    raise KeyError("unknown access key")
+
+
+# -- request accounting and throttling --------------------------------------
+def _action_of(environ: t.Dict[str, t.Any]) -> t.Tuple[str, bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1], body
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0], body
+    if body and b"Action=" in body:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0], body
+    return environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", ""), body
+
+
+def _service_of(environ: t.Dict[str, t.Any]) -> str:
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(3) if match else "unknown"
+
+
+THROTTLE_BODY = (
+    '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+    "<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>keyturn-throttle</RequestId>"
+    "</ErrorResponse>"
+)
+
+
+class Wrapper:
+    def __init__(self, app: t.Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]) -> t.Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return _control(environ, start_response)
+        action, _body = _action_of(environ)
+        name = f"{_service_of(environ)}:{action}"
+        with SETTINGS.lock:
+            SETTINGS.calls[name] = SETTINGS.calls.get(name, 0) + 1
+            throttle = SETTINGS.throttle_rate > 0 and SETTINGS.rng.random() < SETTINGS.throttle_rate
+        if throttle:
+            if environ.get("HTTP_X_AMZ_TARGET"):
+                data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            else:
+                data = THROTTLE_BODY.encode()
+                start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+            return [data]
+        return self.app(environ, start_response)
+
+
+def build_app() -> Wrapper:
+    return Wrapper(DomainDispatcherApplication(create_backend_app))
+
+
+def main(argv: t.Optional[t.List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", help="write the bound port here once listening")
+    parser.add_argument("--propagation-delay", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    SETTINGS.update({"propagation_delay": args.propagation_delay})
+    server = make_server("127.0.0.1", args.port, build_app(), threaded=True)
+    port = server.server_port
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(str(port))
+        os.replace(tmp, args.port_file)
+    sys.stderr.write(f"awsmock listening on http://127.0.0.1:{port}\n")
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
