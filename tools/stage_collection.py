@@ -27,6 +27,10 @@ def main(dest: str) -> int:
         target = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(src, target)
+    # The copy sits inside this repository's work tree (build/ is ignored), so give it a
+    # repository of its own: ansible-test lists the collection's files with git.
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     return 0
 
 

@@ -19,7 +19,6 @@ import threading
 import typing as t
 
 try:
-    import boto3
     import botocore.config
     import botocore.exceptions
     import botocore.session
@@ -41,6 +40,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._partitions import (
 )
 
 USER_AGENT = "keyturn.aws/0.1.0"
+# botocore sessions are not thread-safe while creating clients; clients are.
+_CREATE_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +184,8 @@ class AwsConnection:
         if self._credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"], kwargs["aws_session_token"] = self._credentials
         try:
-            return self._botocore.create_client(service, **kwargs)
+            with _CREATE_LOCK:
+                return self._botocore.create_client(service, **kwargs)
         except botocore.exceptions.NoRegionError:
             raise ValidationError("region is required")
         except botocore.exceptions.BotoCoreError as exc:

@@ -14,13 +14,15 @@ import typing as t
 class RunContext:
     """Passed by the adapters (action plugin, module, lookup) to every engine.
 
-    ``vault_secrets`` are the controller's loaded vault secrets (the file store
-    encrypts with them); they are ``None`` when code runs on a managed node.
+    ``file_store_factory(path, vault_id)`` builds the vault file store bound to
+    the controller's loaded vault secrets; it is ``None`` on a managed node,
+    where vault secrets never go.
     """
 
     check_mode: bool = False
     diff: bool = False
     vault_secrets: t.Optional[list] = None
+    file_store_factory: t.Optional[t.Callable[[str, t.Optional[str]], t.Any]] = None
     on_controller: bool = True
     actor: str = ""
     job_id: t.Optional[str] = None

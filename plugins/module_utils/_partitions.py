@@ -118,7 +118,7 @@ def resolve(region: str) -> PartitionInfo:
     """Resolve ``region`` (must be known to botocore) to its PartitionInfo."""
     partition = partition_of(region)
     pdata = _partition_data(partition)
-    iam_endpoint, iam_signing_region, _ = _endpoint("iam", region)
+    iam_endpoint, iam_signing_region = _endpoint("iam", region)[:2]
     sts_endpoint, sts_signing_region, sts_name = _endpoint("sts", region)
     if partition != "aws" and sts_name != region:
         raise PartitionError(f"botocore resolved a non-regional STS endpoint for {region!r}")

@@ -73,7 +73,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def write_current(self, name: str, record: dict, keep_previous: bool = True) -> None:
         """Set current directly (imports, pair records, seeds).  With
-        ``keep_previous`` the replaced current becomes previous."""
+        ``keep_previous`` the replaced current becomes previous; without it
+        previous is cleared.  Pending is untouched."""
 
     @abc.abstractmethod
     def delete(self, name: str) -> None:
@@ -87,7 +88,9 @@ class Store(abc.ABC):
     def lease(self, name: str, owner: str, ttl: int) -> t.ContextManager[None]:
         """Context manager: exclusive lease on ``name`` for ``owner``.  Raises
         StoreLocked when another owner holds an unexpired lease; an expired lease
-        (older than its ttl seconds) is taken over."""
+        (older than its ttl seconds) is taken over.  Leaving the block releases
+        the lease unless another owner took it over meanwhile.  Not re-entrant:
+        use one owner string per run and do not nest leases on one name."""
 
     def describe(self) -> str:
         """Human description for messages (type and location, never a secret)."""

@@ -39,6 +39,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -559,7 +560,7 @@ class IssuedCode:
 
 
 def _check_seconds(value: typing.Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise TotpError("%s must be a number of seconds" % name)
     return float(value)
 

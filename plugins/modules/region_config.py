@@ -16,7 +16,7 @@ description:
   - With I(config_file), writes or updates an AWS shared-config profile for the region (region and regional STS),
     idempotently, keeping the rest of the file and its comments.
 author:
-  - keyturn.aws developers
+  - keyturn.aws developers (@keyturn)
 options:
   partition:
     description:

@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
+from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import file_store_factory
 
 Engine = t.Callable[[t.Dict[str, t.Any], RunContext], t.Dict[str, t.Any]]
 
@@ -71,10 +72,12 @@ class KeyturnAction(ActionBase):
             return t.cast(t.Dict[str, t.Any], remove_values(result, secrets))
         actor, job_id = RunContext.identify(task_vars)
         vault = getattr(self._loader, "_vault", None)
+        vault_secrets = list(getattr(vault, "secrets", None) or [])
         ctx = RunContext(
             check_mode=bool(self._task.check_mode),
             diff=bool(self._task.diff),
-            vault_secrets=list(getattr(vault, "secrets", None) or []),
+            vault_secrets=vault_secrets,
+            file_store_factory=file_store_factory(vault_secrets),
             on_controller=True,
             actor=actor,
             job_id=job_id,

@@ -15,7 +15,7 @@ ALL = [(p["partition"], r) for p in DATA["partitions"] if p["partition"] in _par
 
 
 def test_every_supported_partition_has_regions():
-    assert {p for p, _ in ALL} == set(_partitions.SUPPORTED_PARTITIONS)
+    assert {p for p, region in ALL} == set(_partitions.SUPPORTED_PARTITIONS)
     assert len(ALL) > 30
 
 

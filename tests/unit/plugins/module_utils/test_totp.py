@@ -72,7 +72,7 @@ def _vector_id(v: dict) -> str:
 
 def _assert_no_secret(text: str, *seeds: str) -> None:
     for seed in seeds:
-        for form in {seed, seed.lower(), seed.rstrip("="), seed.rstrip("=").lower()}:
+        for form in (seed, seed.lower(), seed.rstrip("="), seed.rstrip("=").lower()):
             if len(form) >= 8:
                 assert form not in text
 
@@ -686,10 +686,10 @@ def test_ledger_across_processes(tmp_path):
     workers = 6
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_claim_in_child, args=(path, step, barrier, results)) for _ in range(workers)]
+    procs = [ctx.Process(target=_claim_in_child, args=(path, step, barrier, results)) for dummy in range(workers)]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    outcomes = [results.get(timeout=30) for dummy in procs]
     for proc in procs:
         proc.join(timeout=30)
         assert proc.exitcode == 0

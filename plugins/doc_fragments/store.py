@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The ``store`` option shared by every module and lookup that reads or writes secrets."""
+
+    _SUBOPTIONS = r"""
+    suboptions:
+      type:
+        description:
+          - C(file) is an Ansible-Vault-encrypted YAML file, encrypted with the run's own vault secrets
+            (C(--vault-id), C(--vault-password-file), an AWX vault credential); the password is never a task option.
+            Writes are atomic, mode C(0600), serialized with a lock.
+          - C(secretsmanager) keeps one secret per record under I(prefix), with the staging labels
+            C(AWSPENDING), C(AWSCURRENT) and C(AWSPREVIOUS).
+          - C(ssm) keeps one SecureString parameter per record under I(prefix).
+        type: str
+        choices: [file, secretsmanager, ssm]
+        default: file
+      path:
+        description: Path of the vault-encrypted store file (type C(file); required there).
+        type: str
+      vault_id:
+        description: Vault ID whose secret encrypts the file (type C(file)); default the first loaded secret.
+        type: str
+      prefix:
+        description: Name prefix of the records (C(keyturn/) for Secrets Manager, C(/keyturn/) for SSM).
+        type: str
+      region:
+        description:
+          - Region of the Secrets Manager or SSM store; defaults to the task's I(region).
+          - Reached with the base credentials (before I(assume_role)), so one security account can hold the
+            secrets of many member accounts.
+        type: str
+      kms_key_id:
+        description: KMS key for Secrets Manager or SSM encryption; default the AWS managed key.
+        type: str
+"""
+
+    DOCUMENTATION = r"""
+options:
+  store:
+    description:
+      - Where the secrets live. Record names default to C(<account_id>/<user_name>).
+    type: dict
+    required: true
+""" + _SUBOPTIONS
+
+    # Lookups: the same option, optional and settable from variables.
+    PLUGINS = r"""
+options:
+  store:
+    description:
+      - Where the secrets live (same keys as the modules' I(store) option).
+    type: dict
+    vars:
+      - name: keyturn_aws_store
+"""

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IAM access-key calls and STS verification used by every engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+import time
+import typing as t
+
+from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
+from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection, aws_call_errors
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
+    AUTH_ERROR_CODES,
+    KeyturnError,
+    error_code,
+    translate_aws_error,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class IamKey:
+    access_key_id: str
+    status: str
+    created: datetime.datetime
+
+    def age_days(self, now: t.Optional[datetime.datetime] = None) -> float:
+        return ((now or utcnow()) - self.created).total_seconds() / 86400.0
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def parse_time(text: t.Optional[str]) -> t.Optional[datetime.datetime]:
+    if not text:
+        return None
+    try:
+        return _aware(datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def call(doing: str, fn: t.Callable[..., t.Any], **kwargs: t.Any) -> t.Any:
+    try:
+        return fn(**kwargs)
+    except aws_call_errors() as exc:
+        raise translate_aws_error(exc, doing)
+
+
+def list_keys(iam: t.Any, user: str) -> t.List[IamKey]:
+    data = call(f"listing the access keys of {user}", iam.list_access_keys, UserName=user)
+    return [IamKey(k["AccessKeyId"], k["Status"], _aware(k["CreateDate"])) for k in data["AccessKeyMetadata"]]
+
+
+def create_key(iam: t.Any, user: str) -> t.Dict[str, t.Any]:
+    data = call(f"creating an access key for {user}", iam.create_access_key, UserName=user)["AccessKey"]
+    return {"access_key_id": data["AccessKeyId"], "secret_access_key": data["SecretAccessKey"],
+            "created": _aware(data["CreateDate"])}
+
+
+def delete_key(iam: t.Any, user: str, key_id: str) -> None:
+    try:
+        iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+    except aws_call_errors() as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return
+        raise translate_aws_error(exc, f"deleting access key {key_id} of {user}")
+
+
+def set_status(iam: t.Any, user: str, key_id: str, status: str) -> None:
+    call(f"setting access key {key_id} of {user} to {status}", iam.update_access_key,
+         UserName=user, AccessKeyId=key_id, Status=status)
+
+
+def user_arn_pattern(partition: str, account_id: str, user: str) -> t.Pattern[str]:
+    return re.compile(rf"^arn:{re.escape(partition)}:iam::{re.escape(account_id)}:user/(?:[^:]*/)?{re.escape(user)}$")
+
+
+@dataclasses.dataclass
+class Verification:
+    ok: bool
+    reason: str
+    arn: t.Optional[str] = None
+    user_id: t.Optional[str] = None
+    attempts: int = 0
+    refused: bool = False
+
+
+def verify_key(
+    conn: AwsConnection,
+    key_id: str,
+    secret: str,
+    *,
+    partition: str,
+    account_id: str,
+    user: str,
+    successes: int = 1,
+    timeout: float = 0,
+    interval: float = 1.0,
+    sleep: t.Callable[[float], None] = time.sleep,
+    clock: t.Callable[[], float] = time.monotonic,
+) -> Verification:
+    """STS GetCallerIdentity with the key until ``successes`` consecutive
+    successes, retrying refusals (IAM propagation) until ``timeout`` seconds.
+    The caller must be ``user`` in ``account_id`` and ``partition``."""
+    keyed = conn.with_credentials(key_id, secret)
+    sts = keyed.client("sts")
+    pattern = user_arn_pattern(partition, account_id, user)
+    deadline = clock() + timeout
+    streak = attempts = 0
+    last_reason = "not tried"
+    while True:
+        attempts += 1
+        try:
+            ident = sts.get_caller_identity()
+        except aws_call_errors() as exc:
+            code = error_code(exc)
+            if code not in AUTH_ERROR_CODES:
+                raise translate_aws_error(exc, f"verifying access key {key_id} of {user}")
+            streak = 0
+            last_reason = f"STS refused the key ({code})"
+        else:
+            if not pattern.match(ident["Arn"]):
+                return Verification(False, f"the key authenticates as {ident['Arn']}, not as {user} in account "
+                                           f"{account_id} ({partition})", ident["Arn"], ident.get("UserId"), attempts)
+            streak += 1
+            if streak >= successes:
+                return Verification(True, "authenticates", ident["Arn"], ident.get("UserId"), attempts)
+            sleep(min(interval, 0.5))
+            continue
+        if clock() + interval > deadline:
+            return Verification(False, f"{last_reason} after {attempts} attempt(s) within {timeout:g}s", None, None,
+                                attempts, refused=True)
+        sleep(interval)
+
+
+def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: float, interval: float = 1.0,
+                    sleep: t.Callable[[float], None] = time.sleep, clock: t.Callable[[], float] = time.monotonic) -> bool:
+    """True once STS refuses the key (polling until ``timeout``)."""
+    sts = conn.with_credentials(key_id, secret).client("sts")
+    deadline = clock() + timeout
+    while True:
+        try:
+            sts.get_caller_identity()
+        except aws_call_errors() as exc:
+            if error_code(exc) in AUTH_ERROR_CODES:
+                return True
+            raise translate_aws_error(exc, f"confirming that retired key {key_id} is refused")
+        if clock() + interval > deadline:
+            return False
+        sleep(interval)
+
+
+__all__ = ["IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
+           "list_keys", "parse_time", "set_status", "user_arn_pattern", "verify_key"]

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Task set-up shared by the store-using engines: connections, identity, store, audit."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import typing as t
+import uuid
+
+from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
+from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
+from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import PartitionError, ValidationError
+from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
+from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
+from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
+from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_account_id
+
+STORE_OPTION: t.Dict[str, t.Any] = {"type": "dict", "required": True, "options": STORE_SPEC}
+
+TASK_SPEC: t.Dict[str, t.Dict[str, t.Any]] = {
+    "account_id": {"type": "str"},
+    "store": STORE_OPTION,
+    "concurrency": {"type": "int", "default": 10},
+    "audit_log": {"type": "path"},
+    "lock_timeout": {"type": "int", "default": 300},
+}
+
+
+def open_store(spec: t.Mapping[str, t.Any], base: t.Optional[AwsConnection], ctx: RunContext) -> Store:
+    """The task's store; AWS stores use the base identity (before assume_role)."""
+    factory = base.client_factory() if base is not None else None
+    try:
+        return build_store(dict(spec), client_factory=factory, file_store_factory=ctx.file_store_factory)
+    except StoreError as exc:
+        raise ValidationError(str(exc))
+
+
+class TaskEnv:
+    """Connections, identity, store and audit log of one task."""
+
+    def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True) -> None:
+        concurrency = int(params.get("concurrency") or 10)
+        if not 1 <= concurrency <= 64:
+            raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
+        self.concurrency = concurrency
+        expected = params.get("account_id")
+        if expected is not None:
+            check_account_id(expected)
+        self.ctx = ctx
+        self.base = AwsConnection(connection_params(params), max_pool=concurrency * 2 + 4)
+        self.store: t.Optional[Store] = open_store(params["store"], self.base, ctx) if need_store else None
+        self.conn = self.base.assumed()
+        identity = self.conn.caller_identity("checking the task's credentials with STS")
+        partition = partition_of_arn(identity["arn"])
+        if partition != self.conn.partition:
+            raise PartitionError(
+                f"the task's credentials belong to partition {partition} but region {self.conn.region} is in "
+                f"{self.conn.partition}; credentials never work across partitions"
+            )
+        if expected and identity["account"] != expected:
+            raise ValidationError(f"the credentials reach account {identity['account']}, but account_id is {expected}")
+        self.identity = identity
+        self.account_id = identity["account"]
+        self.partition = partition
+        self.run_id = uuid.uuid4().hex
+        try:
+            self.audit = AuditLog(params.get("audit_log"), actor=ctx.actor, job_id=ctx.job_id)
+        except OSError as exc:
+            raise ValidationError(str(exc))
+        self.lock_timeout = float(params.get("lock_timeout") or 300)
+
+    def preflight_store(self, name: str) -> None:
+        """Read one record before anything changes in AWS: a missing vault
+        secret or an unreadable store fails the task here, cleanly."""
+        assert self.store is not None
+        try:
+            self.store.read(name)
+        except StoreError as exc:
+            raise ValidationError(str(exc))
+
+    def map(self, fn: t.Callable[[t.Any], t.Dict[str, t.Any]], items: t.Sequence[t.Any]) -> t.List[t.Dict[str, t.Any]]:
+        """Run ``fn`` over ``items`` on the task's bounded pool, results in input order."""
+        if self.concurrency == 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+
+def summarize(results: t.Sequence[t.Mapping[str, t.Any]], key: str = "action") -> t.Dict[str, int]:
+    counts: t.Dict[str, int] = {"total": len(results)}
+    for item in results:
+        value = str(item.get(key))
+        counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def failure_message(results: t.Sequence[t.Mapping[str, t.Any]], what: str = "users") -> str:
+    failed = [r for r in results if r.get("action") == "failed"]
+    details = "; ".join(f"{r.get('user_name') or r.get('store_name')}: {r.get('reason')}" for r in failed[:10])
+    more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
+    return f"{len(failed)} of {len(results)} {what} failed: {details}{more}"

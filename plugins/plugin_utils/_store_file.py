@@ -1,0 +1,504 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyturn.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``type: file`` store: one Ansible-Vault-encrypted YAML file.
+
+Decrypted content::
+
+    format: 1
+    records:
+      123456789012/alice:
+        current: {...} | null
+        pending: {...} | null
+        previous: {...} | null
+        lease: {owner: ..., expires: <epoch seconds>}   # only while leased
+
+The file is encrypted and decrypted with the run's own vault secrets (the
+``(vault_id, VaultSecret)`` list the controller loaded from ``--vault-id``,
+``--vault-password-file`` or an AWX vault credential) through ansible's own
+vault code.  Every change is a read-modify-write under an exclusive ``flock`` on
+the sibling ``<path>.lock`` (so writers in separate processes never lose each
+other's updates) and lands atomically: temp file in the same directory, fsync,
+``os.replace``; the file always ends up mode 0600.  Readers never lock: they see
+either the old or the new file, never a torn one.
+
+This runs on the controller only (it needs the vault secrets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+import time
+import typing as t
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - reported when the store is built
+    HAS_YAML = False
+
+# The file store runs on the controller only (the vault secrets live there), so it
+# lives in plugin_utils and uses ansible's own vault implementation.
+from ansible.errors import AnsibleError
+from ansible.parsing.vault import (
+    AnsibleVaultFormatError,
+    VaultLib,
+    VaultSecret,
+    is_encrypted,
+    match_encrypt_secret,
+)
+
+HAS_VAULT = True
+
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
+    EMPTY,
+    STAGES,
+    StagedRecord,
+    Store,
+    StoreError,
+    check_owner,
+    check_ttl,
+    lease_is_live,
+    locked_error,
+    normalize_record,
+    validate_record_name,
+)
+
+FORMAT = 1
+FILE_MODE = 0o600
+NEEDS_SECRET = (
+    "the file store %s needs the run's vault secret: run ansible-playbook with --vault-id "
+    "or --vault-password-file, or attach a vault credential in AWX"
+)
+
+
+def _now() -> float:
+    return time.time()
+
+
+def vault_secrets_from_password(password: str, vault_id: str = "default") -> t.List[t.Tuple[str, t.Any]]:
+    """A vault secrets list (as ``DataLoader._vault.secrets`` holds it) for one password."""
+    if not HAS_VAULT:
+        raise StoreError("the file store needs ansible-core's vault support (ansible.parsing.vault)")
+    if not isinstance(password, str) or not password:
+        raise StoreError("a vault password must be a non-empty string")
+    return [(vault_id, VaultSecret(password.encode("utf-8")))]
+
+
+def _yaml_line(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return " (line %d)" % (mark.line + 1)
+    return ""
+
+
+class FileStore(Store):
+    """Staged records in an Ansible-Vault-encrypted YAML file (see module docstring)."""
+
+    kind: t.ClassVar[str] = "file"
+
+    def __init__(
+        self,
+        path: str,
+        vault_secrets: t.Optional[list],
+        vault_id: t.Optional[str] = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        if not HAS_YAML:
+            raise StoreError("the file store needs the PyYAML Python library on the controller")
+        if not HAS_VAULT:
+            raise StoreError("the file store needs ansible-core's vault support (ansible.parsing.vault)")
+        if not isinstance(path, str) or not path:
+            raise StoreError("the file store needs a path (store.path)")
+        if vault_id is not None and (not isinstance(vault_id, str) or not vault_id):
+            raise StoreError("store.vault_id must be a non-empty string")
+        self.path = os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+        self.lock_path = self.path + ".lock"
+        self.vault_id = vault_id
+        self.lock_timeout = lock_timeout
+        self._vault_secrets = list(vault_secrets or [])
+
+    def describe(self) -> str:
+        return "file store %s" % self.path
+
+    # -- vault -------------------------------------------------------------
+
+    def _secrets(self) -> t.List[t.Tuple[str, t.Any]]:
+        usable = []
+        for item in self._vault_secrets:
+            try:
+                vid, secret = item
+            except (TypeError, ValueError):
+                continue
+            if secret is None:
+                continue
+            try:
+                has_bytes = bool(secret.bytes)
+            except Exception:  # pylint: disable=broad-except  # a secret that cannot load is unusable
+                has_bytes = False
+            if has_bytes:
+                usable.append((vid, secret))
+        if not usable:
+            raise StoreError(NEEDS_SECRET % self.path)
+        return usable
+
+    def _encrypt(self, plaintext: str) -> bytes:
+        secrets = self._secrets()
+        try:
+            match = match_encrypt_secret(secrets, self.vault_id)
+        except AnsibleError:
+            match = None
+        if not match:
+            raise StoreError(
+                "the file store %s should be encrypted with vault id %r, but the run has no vault secret with that id "
+                "(loaded vault ids: %s): add --vault-id %s@<source> or fix store.vault_id"
+                % (self.path, self.vault_id, ", ".join(sorted({str(v) for v, _s in secrets})), self.vault_id)
+            )
+        vid, secret = match
+        try:
+            return VaultLib(secrets).encrypt(plaintext, secret=secret, vault_id=vid)
+        except AnsibleError:
+            raise StoreError("could not encrypt the file store %s with the vault secret %r" % (self.path, vid)) from None
+
+    def _decrypt(self, data: bytes) -> bytes:
+        secrets = self._secrets()
+        try:
+            return VaultLib(secrets).decrypt(data)
+        except AnsibleVaultFormatError:
+            raise StoreError(
+                "the file store %s is damaged: its vault envelope is not valid (restore it from a backup)" % self.path
+            ) from None
+        except AnsibleError:
+            raise StoreError(
+                "could not decrypt %s with the run's vault secrets (vault ids tried: %s): wrong vault password, "
+                "or the file was encrypted with another vault id"
+                % (self.path, ", ".join(sorted({str(v) for v, _s in secrets})))
+            ) from None
+        except (ValueError, IndexError, TypeError):
+            raise StoreError(
+                "the file store %s is damaged: its vault envelope is not valid (restore it from a backup)" % self.path
+            ) from None
+
+    # -- file content ------------------------------------------------------
+
+    def _load(self) -> dict:
+        """All records (a fresh plain dict); ``{}`` when the file does not exist."""
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return {}
+        except IsADirectoryError:
+            raise StoreError("the file store path %s is a directory; store.path must name a file" % self.path) from None
+        except PermissionError:
+            raise StoreError("cannot read the file store %s: permission denied" % self.path) from None
+        except OSError as exc:
+            raise StoreError("cannot read the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)) from None
+        if not data.strip():
+            return {}  # an empty file (e.g. created with touch) is an empty store
+        if not is_encrypted(data):
+            raise StoreError(
+                "%s is not an Ansible Vault encrypted file; the file store only uses vault-encrypted YAML "
+                "(encrypt it with ansible-vault encrypt, or point store.path at a new file)" % self.path
+            )
+        plaintext = self._decrypt(data)
+        try:
+            text = bytes(plaintext).decode("utf-8")
+        except UnicodeDecodeError:
+            raise StoreError("the file store %s decrypted, but its content is not UTF-8 text" % self.path) from None
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            # The YAML error text quotes the document: report the line only.
+            raise StoreError(
+                "the file store %s decrypted, but its content is not valid YAML%s" % (self.path, _yaml_line(exc))
+            ) from None
+        return self._records_of(doc)
+
+    def _records_of(self, doc: t.Any) -> dict:
+        where = "the file store %s" % self.path
+        if doc is None:
+            return {}
+        if not isinstance(doc, dict):
+            raise StoreError("%s does not hold a keyturn store: expected a mapping with 'format' and 'records'" % where)
+        fmt = doc.get("format")
+        if fmt != FORMAT:
+            if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+                raise StoreError("%s has format %d, written by a newer keyturn.aws; upgrade the collection" % (where, fmt))
+            raise StoreError("%s does not hold a keyturn store: 'format' must be %d" % (where, FORMAT))
+        records = doc.get("records")
+        if records is None:
+            return {}
+        if not isinstance(records, dict):
+            raise StoreError("%s is malformed: 'records' must be a mapping" % where)
+        result: dict = {}
+        for name, entry in records.items():
+            if not isinstance(name, str):
+                raise StoreError("%s is malformed: a record name is not a string" % where)
+            if not isinstance(entry, dict):
+                raise StoreError("%s is malformed: the record %r must be a mapping of stages" % (where, name))
+            clean = dict(entry)
+            for stage in STAGES:
+                value = clean.get(stage)
+                if value is not None and not isinstance(value, dict):
+                    raise StoreError("%s is malformed: the %s stage of %r must be a mapping or null" % (where, stage, name))
+                clean[stage] = value
+            lease = clean.get("lease")
+            if lease is not None and not (isinstance(lease, dict) and isinstance(lease.get("owner"), str)):
+                raise StoreError("%s is malformed: the lease of %r must be a mapping with owner and expires" % (where, name))
+            if lease is None:
+                clean.pop("lease", None)
+            result[name] = clean
+        # One JSON round trip: every value is a builtin str/int/float/bool/None/list/dict.
+        try:
+            return normalize_record(result)
+        except StoreError:
+            raise StoreError("%s is malformed: it holds values that are not plain JSON data (dates, sets ...)" % where) from None
+
+    def _dump(self, records: dict) -> bytes:
+        text = yaml.safe_dump(
+            {"format": FORMAT, "records": records},
+            default_flow_style=False,
+            sort_keys=True,
+            allow_unicode=True,
+        )
+        return self._encrypt(text)
+
+    # -- locking and atomic writes ----------------------------------------
+
+    def _check_directory(self) -> str:
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise StoreError(
+                "the directory of the file store %s does not exist: create %s first" % (self.path, directory)
+            )
+        return directory
+
+    @contextlib.contextmanager
+    def _locked(self) -> t.Iterator[None]:
+        directory = self._check_directory()
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.lock_path, flags, FILE_MODE)
+        except PermissionError:
+            raise StoreError(
+                "cannot create the lock file %s: permission denied (the directory %s must be writable by the "
+                "user running Ansible)" % (self.lock_path, directory)
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                "cannot open the lock file %s: %s" % (self.lock_path, exc.strerror or exc.__class__.__name__)
+            ) from None
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            "timed out after %ss waiting for the lock %s (another process is writing the file store)"
+                            % (self.lock_timeout, self.lock_path)
+                        ) from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _write(self, records: dict) -> None:
+        """Atomically replace the file with ``records`` (caller holds the lock)."""
+        blob = self._dump(records)
+        directory = self._check_directory()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), suffix=".tmp", dir=directory)
+        except PermissionError:
+            raise StoreError(
+                "cannot write the file store %s: the directory %s is not writable" % (self.path, directory)
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
+            ) from None
+        try:
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    os.fchmod(fh.fileno(), FILE_MODE)
+                    self._keep_owner(fh.fileno())
+                    fh.write(blob)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                raise StoreError(
+                    "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
+                ) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._fsync_directory(directory)
+
+    def _keep_owner(self, fd: int) -> None:
+        """Best effort: keep the owner/group of the file being replaced (e.g. when run as root)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(OSError):
+                os.fchown(fd, st.st_uid, st.st_gid)
+
+    @staticmethod
+    def _fsync_directory(directory: str) -> None:
+        with contextlib.suppress(OSError):
+            dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _mutate(self, change: t.Callable[[dict], bool]) -> None:
+        """Read-modify-write under the lock; ``change`` edits records in place and
+        returns whether anything changed (nothing is written otherwise)."""
+        with self._locked():
+            records = self._load()
+            if change(records):
+                self._write(records)
+
+    # -- Store API ---------------------------------------------------------
+
+    @staticmethod
+    def _entry(records: dict, name: str) -> dict:
+        entry = records.get(name)
+        if entry is None:
+            entry = {stage: None for stage in STAGES}
+            records[name] = entry
+        return entry
+
+    @staticmethod
+    def _tidy(records: dict, name: str) -> None:
+        entry = records.get(name)
+        if entry is not None and all(entry.get(s) is None for s in STAGES) and "lease" not in entry:
+            del records[name]
+
+    def read(self, name: str) -> StagedRecord:
+        validate_record_name(name)
+        entry = self._load().get(name)
+        if not entry:
+            return EMPTY
+        return StagedRecord(entry.get("current"), entry.get("pending"), entry.get("previous"))
+
+    def write_pending(self, name: str, record: dict) -> None:
+        validate_record_name(name)
+        value = normalize_record(record)
+
+        def change(records: dict) -> bool:
+            self._entry(records, name)["pending"] = value
+            return True
+
+        self._mutate(change)
+
+    def discard_pending(self, name: str) -> None:
+        validate_record_name(name)
+
+        def change(records: dict) -> bool:
+            entry = records.get(name)
+            if not entry or entry.get("pending") is None:
+                return False
+            entry["pending"] = None
+            self._tidy(records, name)
+            return True
+
+        self._mutate(change)
+
+    def promote(self, name: str) -> None:
+        validate_record_name(name)
+
+        def change(records: dict) -> bool:
+            entry = records.get(name)
+            if not entry or entry.get("pending") is None:
+                raise StoreError("nothing is pending for %r in the %s: there is nothing to promote" % (name, self.describe()))
+            entry["previous"] = entry.get("current")
+            entry["current"] = entry["pending"]
+            entry["pending"] = None
+            return True
+
+        self._mutate(change)
+
+    def write_current(self, name: str, record: dict, keep_previous: bool = True) -> None:
+        validate_record_name(name)
+        value = normalize_record(record)
+
+        def change(records: dict) -> bool:
+            entry = self._entry(records, name)
+            entry["previous"] = entry.get("current") if keep_previous else None
+            entry["current"] = value
+            return True
+
+        self._mutate(change)
+
+    def delete(self, name: str) -> None:
+        validate_record_name(name)
+
+        def change(records: dict) -> bool:
+            entry = records.get(name)
+            if entry is None or all(entry.get(s) is None for s in STAGES):
+                return False
+            for stage in STAGES:
+                entry[stage] = None
+            self._tidy(records, name)  # a held lease stays until its owner releases it
+            return True
+
+        self._mutate(change)
+
+    def names(self) -> t.List[str]:
+        records = self._load()
+        return sorted(name for name, entry in records.items() if any(entry.get(s) is not None for s in STAGES))
+
+    @contextlib.contextmanager
+    def lease(self, name: str, owner: str, ttl: int) -> t.Iterator[None]:
+        validate_record_name(name)
+        check_owner(owner)
+        check_ttl(ttl)
+
+        def acquire(records: dict) -> bool:
+            now = _now()
+            held = (records.get(name) or {}).get("lease")
+            if lease_is_live(held, owner, now):
+                raise locked_error(name, self.describe(), held)
+            self._entry(records, name)["lease"] = {"owner": owner, "expires": now + ttl}
+            return True
+
+        def release(records: dict) -> bool:
+            entry = records.get(name)
+            if not entry or (entry.get("lease") or {}).get("owner") != owner:
+                return False  # expired and taken over by another owner: not ours to drop
+            del entry["lease"]
+            self._tidy(records, name)
+            return True
+
+        self._mutate(acquire)
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(StoreError):
+                self._mutate(release)
+            raise
+        self._mutate(release)
+
+
+def file_store_factory(vault_secrets: t.Optional[list]) -> t.Callable[[str, t.Optional[str]], FileStore]:
+    """``factory(path, vault_id)`` bound to the run's vault secrets (for ``build_store``)."""
+
+    def factory(path: str, vault_id: t.Optional[str] = None) -> FileStore:
+        return FileStore(path, vault_secrets, vault_id=vault_id)
+
+    return factory
