@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Lookup adapter: the same options, connection and stores as the modules.
+
+Lookups declare the shared options through the ``keyturn.aws.connection.plugins``
+and ``keyturn.aws.store.plugins`` doc fragments (so they can also come from
+environment variables and play variables); this base reads them through the
+same option adapter the modules use.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
+from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
+from ansible_collections.keyturn.aws.plugins.module_utils._options import CONNECTION_OPTION_NAMES, connection_params
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
+from ansible_collections.keyturn.aws.plugins.module_utils._task import open_store
+from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import file_store_factory
+
+
+class KeyturnLookup(LookupBase):
+    """Base for keyturn.aws lookups."""
+
+    def keyturn_setup(self, variables: t.Optional[t.Mapping[str, t.Any]], kwargs: t.Mapping[str, t.Any]) -> RunContext:
+        self.set_options(var_options=variables, direct=dict(kwargs))
+        vault = getattr(self._loader, "_vault", None)
+        secrets = list(getattr(vault, "secrets", None) or [])
+        actor, job_id = RunContext.identify(variables)
+        return RunContext(vault_secrets=secrets, file_store_factory=file_store_factory(secrets),
+                          on_controller=True, actor=actor, job_id=job_id)
+
+    def keyturn_connection(self, region: t.Optional[str] = None) -> AwsConnection:
+        values = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}
+        if not values.get("region") and region:
+            values["region"] = region
+        return AwsConnection(connection_params(values))
+
+    def keyturn_store(self, ctx: RunContext) -> Store:
+        spec = self.get_option("store")
+        if not spec:
+            raise AnsibleLookupError("store is required: pass store=dict(type=file, path=...) or set keyturn_aws_store")
+        base = None
+        if dict(spec).get("type", "file") != "file":
+            base = self.keyturn_connection(dict(spec).get("region"))
+        return open_store(spec, base, ctx)
+
+    @staticmethod
+    def keyturn_error(exc: Exception) -> AnsibleLookupError:
+        """A clean lookup failure; the message of our errors never holds a secret."""
+        if isinstance(exc, KeyturnError):
+            return AnsibleLookupError(exc.msg)
+        if isinstance(exc, StoreError):
+            return AnsibleLookupError(str(exc))
+        return AnsibleLookupError(f"{type(exc).__name__}: {exc}")
