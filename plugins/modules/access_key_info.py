@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: access_key_info
+short_description: Discover every IAM access key of an account, with age, last use and store coverage
+version_added: 0.1.0
+description:
+  - Lists the access keys of the given users, or of every user of the account (paginated), with status,
+    creation time, age, last use (date, service, region), whether the key is managed by the store, and whether it
+    is due under I(max_age_days). Returns account summary counts.
+  - Read-only.
+author:
+  - keyturn.aws developers (@keyturn)
+options:
+  users:
+    description: IAM users to describe; default every user under I(path_prefix).
+    type: list
+    elements: str
+  path_prefix:
+    description: IAM path prefix when listing every user.
+    type: str
+    default: /
+  max_age_days:
+    description: A key older than this is reported as due.
+    type: int
+    default: 90
+  last_used:
+    description: Read each key's last use (one C(GetAccessKeyLastUsed) call per key).
+    type: bool
+    default: true
+  store:
+    description:
+      - The store to compare with; a key is C(managed) when it is a stage of the user's record
+        C(<account_id>/<user_name>). Without a store, C(managed) is null.
+    type: dict
+    suboptions:
+      type:
+        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
+        type: str
+        choices: [file, secretsmanager, ssm]
+        default: file
+      path:
+        description: Path of the vault-encrypted store file (type C(file)).
+        type: str
+      vault_id:
+        description: Vault ID whose secret encrypts the file.
+        type: str
+      prefix:
+        description: Name prefix of the records (Secrets Manager and SSM).
+        type: str
+      region:
+        description: Region of the Secrets Manager or SSM store.
+        type: str
+      kms_key_id:
+        description: KMS key of the Secrets Manager or SSM store.
+        type: str
+  account_id:
+    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
+    type: str
+  concurrency:
+    description: Users described in parallel (1 to 64).
+    type: int
+    default: 10
+extends_documentation_fragment:
+  - keyturn.aws.connection
+attributes:
+  check_mode:
+    support: full
+    description: Read-only in any mode.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+"""
+
+EXAMPLES = r"""
+- name: Every key of the account, compared with the store
+  keyturn.aws.access_key_info:
+    region: us-east-1
+    store:
+      type: file
+      path: /etc/keyturn/credentials.vault.yml
+  register: discovery
+
+- name: Keys nobody manages yet
+  ansible.builtin.debug:
+    msg: "{{ discovery.users | map(attribute='keys') | flatten | rejectattr('managed') | map(attribute='access_key_id') }}"
+"""
+
+RETURN = r"""
+users:
+  description: One entry per user with its keys.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    user_name:
+      description: IAM user.
+      type: str
+    store_name:
+      description: The user's record name (when a store is given).
+      type: str
+    keys:
+      description: Keys with C(access_key_id), C(status), C(created), C(age_days), C(due), C(managed), C(last_used).
+      type: list
+      elements: dict
+summary:
+  description: Counts of users, keys, active, inactive, due, managed, unmanaged and never used keys.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.keyturn.aws.plugins.module_utils._access_key_info import ARGUMENT_SPEC, run
+from ansible_collections.keyturn.aws.plugins.module_utils._module import run_module
+
+
+def main() -> None:
+    run_module(ARGUMENT_SPEC, run)
+
+
+if __name__ == "__main__":
+    main()

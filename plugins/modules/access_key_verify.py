@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: access_key_verify
+short_description: Verify that stored IAM access keys authenticate as the expected users
+version_added: 0.1.0
+description:
+  - For each user, checks that the store's current credential authenticates with STS as that user, in the
+    expected account and partition, and reports the key's age.
+  - Reports drift. That covers a stored key missing or Inactive in IAM, keys the store does not know, and a
+    pending record left by an interrupted rotation.
+  - Never changes anything in AWS or the store.
+author:
+  - keyturn.aws developers (@keyturn)
+options:
+  users:
+    description: IAM user names, or dicts with C(name) and optional C(store_name).
+    type: list
+    elements: raw
+    required: true
+  max_age_days:
+    description: Report a key as due when it is this many days old.
+    type: int
+    default: 90
+  fail_on_invalid:
+    description: Fail the task when any stored credential is missing or does not authenticate.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - keyturn.aws.connection
+  - keyturn.aws.store
+  - keyturn.aws.task
+attributes:
+  check_mode:
+    support: full
+    description: Read-only in any mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+"""
+
+EXAMPLES = r"""
+- name: Verify the stored keys of the CI users
+  keyturn.aws.access_key_verify:
+    region: us-east-1
+    users: [ci-deployer, backup-agent]
+    store:
+      type: file
+      path: /etc/keyturn/credentials.vault.yml
+  register: verification
+
+- name: Show users whose stored key does not work
+  ansible.builtin.debug:
+    msg: "{{ verification.results | rejectattr('valid') | map(attribute='user_name') | list }}"
+"""
+
+RETURN = r"""
+results:
+  description: One entry per user.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    user_name:
+      description: IAM user.
+      type: str
+    store_name:
+      description: Record name in the store.
+      type: str
+    status:
+      description: C(valid), C(invalid), C(missing) (no stored credential) or C(error) (store unreadable).
+      type: str
+    valid:
+      description: Whether the stored credential authenticates as the user.
+      type: bool
+    reason:
+      description: Why it is (not) valid.
+      type: str
+    access_key_id:
+      description: The stored current key ID.
+      type: str
+    key_age_days:
+      description: Age of the stored key in days.
+      type: float
+    due:
+      description: Whether the key is older than I(max_age_days).
+      type: bool
+    drift:
+      description: Differences between the store and IAM.
+      type: list
+      elements: str
+    keys:
+      description: The user's keys in IAM (ID, status, created, age).
+      type: list
+      elements: dict
+summary:
+  description: Counts per status, C(total) and C(drift).
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.keyturn.aws.plugins.module_utils._access_key_verify import ARGUMENT_SPEC, run
+from ansible_collections.keyturn.aws.plugins.module_utils._module import run_module
+
+
+def main() -> None:
+    run_module(ARGUMENT_SPEC, run)
+
+
+if __name__ == "__main__":
+    main()
