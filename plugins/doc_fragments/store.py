@@ -7,7 +7,13 @@ from __future__ import annotations
 class ModuleDocFragment:
     """The ``store`` option shared by every module and lookup that reads or writes secrets."""
 
-    _SUBOPTIONS = r"""
+    DOCUMENTATION = r"""
+options:
+  store:
+    description:
+      - Where the secrets live. Record names default to C(<account_id>/<user_name>).
+    type: dict
+    required: true
     suboptions:
       type:
         description:
@@ -39,15 +45,6 @@ class ModuleDocFragment:
         description: KMS key for Secrets Manager or SSM encryption; default the AWS managed key.
         type: str
 """
-
-    DOCUMENTATION = r"""
-options:
-  store:
-    description:
-      - Where the secrets live. Record names default to C(<account_id>/<user_name>).
-    type: dict
-    required: true
-""" + _SUBOPTIONS
 
     # Lookups: the same option, optional and settable from variables.
     PLUGINS = r"""

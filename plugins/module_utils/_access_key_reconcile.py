@@ -16,7 +16,6 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
     Target,
     UserRotation,
     credential_record,
-    has_secret,
     record_key_id,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
@@ -45,13 +44,13 @@ ARGUMENT_SPEC = argument_spec(
 
 def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], check_mode: bool) -> t.Dict[str, t.Any]:
     """Onboard an existing key: verify it is the user's, then store it as current."""
-    assert task.store is not None
+    store = task.require_store()
     result: t.Dict[str, t.Any] = {"user_name": target.user_name, "store_name": target.store_name, "action": "skipped",
                                   "changed": False, "reason": "", "old_key_id": None,
                                   "new_key_id": cred["access_key_id"], "plan": []}
-    staged = task.store.read(target.store_name)
-    if has_secret(staged.current) and record_key_id(staged.current) == cred["access_key_id"] and \
-            t.cast(dict, staged.current)["secret_access_key"] == cred["secret_access_key"]:
+    staged = store.read(target.store_name)
+    current = staged.current or {}
+    if current.get("access_key_id") == cred["access_key_id"] and current.get("secret_access_key") == cred["secret_access_key"]:
         result["reason"] = "the imported key is already the stored credential"
         return result
     check = verify_key(task.conn, cred["access_key_id"], cred["secret_access_key"], partition=task.partition,
@@ -68,8 +67,8 @@ def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], 
     record = credential_record(target.user_name, check.user_id, rotation_env(task, False),
                                {"access_key_id": cred["access_key_id"], "secret_access_key": cred["secret_access_key"],
                                 "created": utcnow()}, arn=check.arn)
-    with task.store.lease(target.store_name, task.run_id, 120):
-        task.store.write_current(target.store_name, record)
+    with store.lease(target.store_name, task.run_id, 120):
+        store.write_current(target.store_name, record)
     task.audit.event("access_key_imported", account_id=task.account_id, user_name=target.user_name,
                      store_name=target.store_name, new_key_id=cred["access_key_id"])
     return result

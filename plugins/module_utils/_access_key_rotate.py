@@ -23,8 +23,7 @@ ARGUMENT_SPEC = argument_spec(
 
 
 def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
-    assert task.store is not None
-    return Env(conn=task.conn, store=task.store, account_id=task.account_id, partition=task.partition,
+    return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
                run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout)
 
 

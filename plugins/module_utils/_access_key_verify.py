@@ -27,12 +27,11 @@ ARGUMENT_SPEC = argument_spec(
 
 
 def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
-    assert task.store is not None
     out: t.Dict[str, t.Any] = {"user_name": target.user_name, "store_name": target.store_name, "status": "missing",
                                "valid": False, "reason": "", "access_key_id": None, "key_age_days": None,
                                "due": True, "drift": [], "keys": []}
     try:
-        staged = task.store.read(target.store_name)
+        staged = task.require_store().read(target.store_name)
     except StoreError as exc:
         out.update(status="error", reason=str(exc))
         return out

@@ -177,7 +177,7 @@ class UserRotation:
         self.plan.append("create a new access key, store it as pending, verify it with STS")
         self.plan.append("promote the new key to current in the store")
         old = self.result["old_key_id"]
-        if old and old not in {k for k, _ in removals}:
+        if old and old not in {key_id for key_id, how in removals}:
             self.plan.append(f"{self._retire_verb()} the old key {old}")
         if env.check_mode:
             self.result.update(action="rotated", changed=True, new_key_id=None)
@@ -300,7 +300,7 @@ class UserRotation:
         store.promote(self.name)
         self.result.update(action="rotated", changed=True)
         old = self.result["old_key_id"]
-        if old and old not in {k for k, _ in removals}:
+        if old and old not in {key_id for key_id, how in removals}:
             self._retire(old, staged, check)
         self._audit("access_key_rotated")
 

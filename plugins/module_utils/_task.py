@@ -11,7 +11,7 @@ import uuid
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import PartitionError, ValidationError
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
@@ -72,12 +72,16 @@ class TaskEnv:
             raise ValidationError(str(exc))
         self.lock_timeout = float(params.get("lock_timeout") or 300)
 
+    def require_store(self) -> Store:
+        if self.store is None:
+            raise KeyturnError("this task needs the store option")
+        return self.store
+
     def preflight_store(self, name: str) -> None:
         """Read one record before anything changes in AWS: a missing vault
         secret or an unreadable store fails the task here, cleanly."""
-        assert self.store is not None
         try:
-            self.store.read(name)
+            self.require_store().read(name)
         except StoreError as exc:
             raise ValidationError(str(exc))
 

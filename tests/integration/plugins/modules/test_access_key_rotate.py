@@ -11,6 +11,7 @@ import pytest
 from estate import Estate, authenticates, by_user
 from stores import STORE_TYPES
 
+
 @pytest.mark.parametrize("store_kind", STORE_TYPES)
 def test_rotation_lifecycle(runner, awsmock, account_id, store_kind):
     estate = Estate(runner, awsmock, account_id, store_kind)
