@@ -53,6 +53,15 @@ def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], 
     if current.get("access_key_id") == cred["access_key_id"] and current.get("secret_access_key") == cred["secret_access_key"]:
         result["reason"] = "the imported key is already the stored credential"
         return result
+    if current.get("access_key_id") and current.get("secret_access_key"):
+        stored = verify_key(task.conn, str(current["access_key_id"]), str(current["secret_access_key"]),
+                            partition=task.partition, account_id=task.account_id, user=target.user_name,
+                            successes=1, timeout=0)
+        if stored.ok:
+            result.update(new_key_id=None, old_key_id=current["access_key_id"],
+                          reason=f"the store already holds a working credential ({current['access_key_id']}); "
+                                 "nothing to import")
+            return result
     check = verify_key(task.conn, cred["access_key_id"], cred["secret_access_key"], partition=task.partition,
                        account_id=task.account_id, user=target.user_name, successes=1, timeout=0)
     if not check.ok:
@@ -103,7 +112,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         return result
 
     results = task.map(reconcile, targets)
-    out: t.Dict[str, t.Any] = {"changed": any(r["changed"] for r in results), "results": results,
+    out: t.Dict[str, t.Any] = {"changed": any(r["changed"] for r in results), "users": results,
                                "summary": summarize(results), "account_id": task.account_id,
                                "partition": task.partition}
     if any(r["action"] == "failed" for r in results):

@@ -37,7 +37,7 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
             ctx.warn(f"{item['user_name']}: {warning}")
     out: t.Dict[str, t.Any] = {
         "changed": any(r["changed"] for r in results),
-        "results": results,
+        "users": results,
         "summary": summarize(results),
         "account_id": task.account_id,
         "partition": task.partition,

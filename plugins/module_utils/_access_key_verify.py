@@ -90,7 +90,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         task.audit.event("access_key_verified", account_id=task.account_id, user_name=item["user_name"],
                          store_name=item["store_name"], status=item["status"], access_key_id=item["access_key_id"],
                          drift=len(item["drift"]))
-    out: t.Dict[str, t.Any] = {"changed": False, "results": results, "summary": summary,
+    out: t.Dict[str, t.Any] = {"changed": False, "users": results, "summary": summary,
                                "account_id": task.account_id, "partition": task.partition}
     bad = [r for r in results if not r["valid"]]
     out["msg"] = f"{summary.get('valid', 0)} valid, {len(bad)} not valid, {summary['drift']} with drift"

@@ -40,4 +40,4 @@ def run_module(argument_spec: t.Dict[str, t.Any], engine: Engine, **module_kwarg
 
 
 def _safe_details(exc: KeyturnError) -> t.Dict[str, t.Any]:
-    return {k: v for k, v in exc.details.items() if k in ("code", "diff_summary", "results", "summary")}
+    return {k: v for k, v in exc.details.items() if k in ("code", "diff_summary", "users", "summary")}

@@ -103,8 +103,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
-  description: One entry per user.
+users:
+  description: One entry per user, in the order of I(users).
   returned: always
   type: list
   elements: dict

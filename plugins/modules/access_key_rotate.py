@@ -78,7 +78,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
+users:
   description: One entry per user, in the order of I(users).
   returned: always
   type: list

@@ -55,12 +55,12 @@ EXAMPLES = r"""
 
 - name: Show users whose stored key does not work
   ansible.builtin.debug:
-    msg: "{{ verification.results | rejectattr('valid') | map(attribute='user_name') | list }}"
+    msg: "{{ verification.users | rejectattr('valid') | map(attribute='user_name') | list }}"
 """
 
 RETURN = r"""
-results:
-  description: One entry per user.
+users:
+  description: One entry per user, in the order of I(users).
   returned: always
   type: list
   elements: dict

@@ -82,4 +82,4 @@ class Estate:
 
 
 def by_user(result, task="rotate"):
-    return {r["user_name"]: r for r in result.task(task)["results"]}
+    return {r["user_name"]: r for r in result.task(task)["users"]}

@@ -30,7 +30,7 @@ def test_rotation_lifecycle(runner, awsmock, account_id, store_kind):
 
     second = estate.rotate(users)
     assert second.task("rotate")["changed"] is False
-    assert {r["action"] for r in second.task("rotate")["results"]} == {"skipped"}
+    assert {r["action"] for r in second.task("rotate")["users"]} == {"skipped"}
 
     old = estate.store.current(estate.name("app-one"))
     awsmock.age_key(old["access_key_id"], 100)

@@ -94,14 +94,21 @@ def test_reconcile_repairs_corrupted_secret_and_imports(runner, awsmock, account
 
     again = estate.play(RECONCILE, users=users, imports=imports)
     assert again.task("reconcile")["changed"] is False
-    assert {r["action"] for r in again.task("reconcile")["results"]} == {"skipped"}
+    assert {r["action"] for r in again.task("reconcile")["users"]} == {"skipped"}
 
+    estate.iam.delete_access_key(UserName="legacy", AccessKeyId=legacy["AccessKeyId"])
+    stale = estate.play(RECONCILE, users=["healthy"], imports=[dict(imports[0], user_name="healthy")])
+    assert by_user(stale, "reconcile")["healthy"]["action"] == "skipped"  # store already works: import not needed
+    assert "already holds a working credential" in by_user(stale, "reconcile")["healthy"]["reason"]
+
+    estate.store.store.write_current(estate.name("healthy"), dict(healthy, secret_access_key="z" * 40),
+                                     keep_previous=False)
     wrong = [{"user_name": "healthy", "access_key_id": legacy["AccessKeyId"],
               "secret_access_key": legacy["SecretAccessKey"]}]
     refused = estate.play(RECONCILE, users=["healthy"], imports=wrong)
     item = by_user(refused, "reconcile")["healthy"]
     assert item["action"] == "failed" and "does not authenticate as healthy" in item["reason"]
-    assert estate.store.current(estate.name("healthy")) == healthy
+    assert estate.store.current(estate.name("healthy"))["secret_access_key"] == "z" * 40
 
 
 def test_info_lists_keys_with_last_used(runner, awsmock, account_id):
