@@ -124,7 +124,7 @@ class AwsConnection:
         self.info: PartitionInfo = resolve(params.region)
         self._config = _client_config(max_pool, retry_mode, max_attempts, connect_timeout, read_timeout)
         self._lock = threading.Lock()
-        self._clients: t.Dict[t.Tuple[str, str], t.Any] = {}
+        self._clients: t.Dict[t.Tuple[str, str, bool], t.Any] = {}
         self._settings = dict(
             max_pool=max_pool, retry_mode=retry_mode, max_attempts=max_attempts,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
@@ -152,29 +152,32 @@ class AwsConnection:
     def partition(self) -> str:
         return self.info.partition
 
-    def client(self, service: str, region: t.Optional[str] = None) -> t.Any:
+    def client(self, service: str, region: t.Optional[str] = None, retries: bool = True) -> t.Any:
         """A cached, thread-safe client.  IAM is signed for the partition's IAM
-        region, everything else for ``region`` (default: the connection's)."""
+        region, everything else for ``region`` (default: the connection's).
+        ``retries=False`` gives a client that never retries by itself, for
+        calls that are not idempotent (the caller decides what is safe)."""
         region = region or self.info.region
         if service != "iam" and resolve(region).partition != self.info.partition:
             raise PartitionError(
                 f"region {region} is in partition {resolve(region).partition}, but this connection is for "
                 f"{self.info.partition}: credentials never work across partitions"
             )
-        key = (service, region)
+        key = (service, region, retries)
         client = self._clients.get(key)
         if client is not None:
             return client
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = self._make_client(service, region)
+                client = self._make_client(service, region, retries)
                 self._clients[key] = client
         return client
 
-    def _make_client(self, service: str, region: str) -> t.Any:
+    def _make_client(self, service: str, region: str, retries: bool = True) -> t.Any:
         signing_region = resolve(region).iam_signing_region if service == "iam" else region
-        kwargs: t.Dict[str, t.Any] = dict(region_name=signing_region, config=self._config)
+        config = self._config if retries else self._config.merge(botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        kwargs: t.Dict[str, t.Any] = dict(region_name=signing_region, config=config)
         if self.params.endpoint_url:
             kwargs["endpoint_url"] = self.params.endpoint_url
         if self.params.aws_ca_bundle:

@@ -55,10 +55,35 @@ def list_keys(iam: t.Any, user: str) -> t.List[IamKey]:
     return [IamKey(k["AccessKeyId"], k["Status"], _aware(k["CreateDate"])) for k in data["AccessKeyMetadata"]]
 
 
-def create_key(iam: t.Any, user: str) -> t.Dict[str, t.Any]:
-    data = call(f"creating an access key for {user}", iam.create_access_key, UserName=user)["AccessKey"]
-    return {"access_key_id": data["AccessKeyId"], "secret_access_key": data["SecretAccessKey"],
-            "created": _aware(data["CreateDate"])}
+THROTTLE_CODES = frozenset(("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"))
+
+
+class AmbiguousCreate(KeyturnError):
+    """CreateAccessKey may or may not have created a key (no answer was received)."""
+
+
+def create_key(iam_noretry: t.Any, user: str, attempts: int = 6, sleep: t.Callable[[float], None] = time.sleep) -> t.Dict[str, t.Any]:
+    """CreateAccessKey through a client that never retries by itself.
+
+    A lost response followed by an automatic retry would create a second key
+    whose secret nobody saw.  Only a throttling answer (AWS did nothing) is
+    retried here; an error without a clear answer raises AmbiguousCreate so the
+    caller can look for, and remove, the key the call may have created.
+    """
+    for attempt in range(attempts):
+        try:
+            data = iam_noretry.create_access_key(UserName=user)["AccessKey"]
+        except aws_call_errors() as exc:
+            code = error_code(exc)
+            if code in THROTTLE_CODES and attempt + 1 < attempts:
+                sleep(min(0.2 * 2 ** attempt, 5.0))
+                continue
+            if code and code not in ("InternalFailure", "ServiceUnavailable", "InternalError"):
+                raise translate_aws_error(exc, f"creating an access key for {user}")
+            raise AmbiguousCreate(f"no clear answer to CreateAccessKey for {user} ({code or type(exc).__name__})")
+        return {"access_key_id": data["AccessKeyId"], "secret_access_key": data["SecretAccessKey"],
+                "created": _aware(data["CreateDate"])}
+    raise AmbiguousCreate(f"CreateAccessKey for {user} was throttled {attempts} times")  # pragma: no cover
 
 
 def delete_key(iam: t.Any, user: str, key_id: str) -> None:
@@ -154,5 +179,5 @@ def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: floa
         sleep(interval)
 
 
-__all__ = ["IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
+__all__ = ["AmbiguousCreate", "IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
            "list_keys", "parse_time", "set_status", "user_arn_pattern", "verify_key"]

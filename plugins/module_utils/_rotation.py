@@ -20,6 +20,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
+    AmbiguousCreate,
     IamKey,
     confirm_refused,
     create_key,
@@ -29,7 +30,13 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
     set_status,
     verify_key,
 )
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, Store, StoreError, StoreLocked
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
+    StagedRecord,
+    Store,
+    StoreError,
+    StoreLocked,
+    lease_owner,
+)
 
 RECORD_KIND = "iam_user_key"
 # A key created by a crashed run can carry a CreateDate a little before the
@@ -141,7 +148,7 @@ class UserRotation:
         deadline = time.monotonic() + self.env.lock_timeout
         while True:
             try:
-                with self.env.store.lease(self.name, self.env.run_id, ttl):
+                with self.env.store.lease(self.name, lease_owner(self.env.run_id), ttl):
                     work()
                 return
             except StoreLocked:
@@ -171,6 +178,7 @@ class UserRotation:
         self.result["old_key_id"] = current_id if any(k.access_key_id == current_id for k in keys) else None
         if not due:
             self.result.update(action="skipped", reason=why)
+            self._finish_retire(staged, keys, acting)
             return
         self.result["reason"] = why
         removals = self._make_room(staged, keys)
@@ -276,7 +284,11 @@ class UserRotation:
         intent = {"kind": RECORD_KIND, "intent": True, "run_id": env.run_id, "started": isoformat(utcnow()),
                   "user_name": user, "account_id": env.account_id, "partition": env.partition, "known_key_ids": known}
         store.write_pending(self.name, intent)
-        new = create_key(iam, user)
+        try:
+            new = create_key(acting.client("iam", retries=False), user, sleep=env.sleep)
+        except AmbiguousCreate as exc:
+            self._remove_unseen_keys(iam, set(known))
+            raise UserFailed(f"{exc.msg}; any key it created was removed and the old key is untouched")
         self.result["new_key_id"] = new["access_key_id"]
         pending = credential_record(user, None, env, new)
         pending["run_id"] = env.run_id
@@ -303,6 +315,26 @@ class UserRotation:
         if old and old not in {key_id for key_id, how in removals}:
             self._retire(old, staged, check)
         self._audit("access_key_rotated")
+
+    def _finish_retire(self, staged: StagedRecord, keys: t.List[IamKey], acting: AwsConnection) -> None:
+        """A run that promoted a new key but died before retiring the old one
+        leaves the store's previous key alive in IAM: retire it now."""
+        previous_id = record_key_id(staged.previous)
+        if not previous_id or previous_id == record_key_id(staged.current):
+            return
+        key = next((k for k in keys if k.access_key_id == previous_id), None)
+        if key is None or (self.policy.retire == "deactivate" and key.status != "Active"):
+            return
+        self.plan.append(f"finish retiring the previous key {previous_id} ({self._retire_verb()})")
+        self.result["changed"] = True
+        if self.env.check_mode:
+            return
+        iam = acting.client("iam")
+        if self.policy.retire == "delete":
+            delete_key(iam, self.user, previous_id)
+        else:
+            set_status(iam, self.user, previous_id, "Inactive")
+        self._audit("access_key_retired", retired_key_id=previous_id)
 
     def _retire(self, old: str, staged: StagedRecord, check: t.Any) -> None:
         env = self.env
@@ -331,6 +363,15 @@ class UserRotation:
         iam = acting.client("iam")
         pending_id = record_key_id(pending)
         accounted = {record_key_id(staged.current), record_key_id(staged.previous)}
+        if pending_id and pending_id == record_key_id(staged.current):
+            # The interrupted run had already promoted: only the store's
+            # bookkeeping is unfinished.  Complete it; the caller then retires
+            # the previous key if the interrupted run did not get to it.
+            self.plan.append(f"finish promoting key {pending_id} (an interrupted run promoted it)")
+            self.result["changed"] = True
+            if not env.check_mode:
+                env.store.promote(self.name)
+            return False
         if pending_id and has_secret(pending) and any(k.access_key_id == pending_id and k.status == "Active" for k in keys):
             self.plan.append(f"verify and promote key {pending_id} left pending by an interrupted run")
             if env.check_mode:
@@ -373,6 +414,16 @@ class UserRotation:
         self.result.update(changed=True, recovered_orphans=[k.access_key_id for k in orphans])
         self._audit("access_key_orphans_removed", removed=[k.access_key_id for k in orphans])
         return False
+
+    def _remove_unseen_keys(self, iam: t.Any, known: t.Set[str]) -> None:
+        """After an unanswered CreateAccessKey: delete keys that appeared since
+        the intent was recorded (their secret was never seen), drop the intent.
+        If this fails too, the intent stays and the next run cleans up."""
+        for key in list_keys(iam, self.user):
+            if key.access_key_id not in known:
+                delete_key(iam, self.user, key.access_key_id)
+                self.result.setdefault("recovered_orphans", []).append(key.access_key_id)
+        self.env.store.discard_pending(self.name)
 
     def _discard_quietly(self) -> None:
         try:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import abc
 import json
+import os
 import re
+import socket
 import time
 import typing as t
 
@@ -165,15 +167,41 @@ def check_owner(owner: object) -> str:
     return owner
 
 
+def lease_owner(run_id: str) -> str:
+    """The lease owner of a run: ``<host>:<pid>:<run_id>``, so a lease left by a
+    process that died on this host can be taken over at once (see lease_is_live)."""
+    return "%s:%d:%s" % (socket.gethostname(), os.getpid(), run_id)
+
+
+def owner_is_dead(owner: object) -> bool:
+    """True when ``owner`` names a process of this host that no longer exists."""
+    if not isinstance(owner, str):
+        return False
+    parts = owner.split(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
 def lease_is_live(lease: t.Optional[dict], owner: str, now: float) -> bool:
-    """True when ``lease`` belongs to another owner and has not expired yet."""
+    """True when ``lease`` belongs to another owner, has not expired yet, and
+    that owner is not a dead process of this host (a crashed run)."""
     if not isinstance(lease, dict):
         return False
     try:
         expires = float(lease.get("expires", 0))
     except (TypeError, ValueError):
         return False
-    return lease.get("owner") != owner and expires > now
+    return lease.get("owner") != owner and expires > now and not owner_is_dead(lease.get("owner"))
 
 
 def locked_error(name: str, where: str, lease: dict) -> StoreLocked:

@@ -42,7 +42,7 @@ class TaskEnv:
     """Connections, identity, store and audit log of one task."""
 
     def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True) -> None:
-        concurrency = int(params.get("concurrency") or 10)
+        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else 10)
         if not 1 <= concurrency <= 64:
             raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
         self.concurrency = concurrency
@@ -70,7 +70,10 @@ class TaskEnv:
             self.audit = AuditLog(params.get("audit_log"), actor=ctx.actor, job_id=ctx.job_id)
         except OSError as exc:
             raise ValidationError(str(exc))
-        self.lock_timeout = float(params.get("lock_timeout") or 300)
+        lock_timeout = params.get("lock_timeout")
+        self.lock_timeout = float(300 if lock_timeout is None else lock_timeout)
+        if self.lock_timeout < 0:
+            raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
 
     def require_store(self) -> Store:
         if self.store is None:

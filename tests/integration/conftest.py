@@ -89,6 +89,28 @@ class Runner:
             handle.write(text)
         return path
 
+    def command(self, playbook: str, extra_vars: t.Optional[t.Mapping[str, t.Any]] = None, *, check: bool = False,
+                diff: bool = False, verbosity: int = 0, vault: bool = True, args: t.Sequence[str] = ()) -> t.List[str]:
+        if "\n" in playbook:
+            playbook = self.write(f"play-{uuid.uuid4().hex[:8]}.yml", playbook)
+        cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", playbook]
+        if extra_vars:
+            cmd += ["-e", "@" + self.write(f"vars-{uuid.uuid4().hex[:8]}.json", json.dumps(dict(extra_vars)))]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
+        if vault:
+            cmd += ["--vault-password-file", self.vault_password_file]
+        return cmd + list(args)
+
+    def popen(self, playbook: str, extra_vars: t.Optional[t.Mapping[str, t.Any]] = None) -> subprocess.Popen:
+        """Start ansible-playbook in its own process group (so a test can kill it mid-run)."""
+        return subprocess.Popen(self.command(playbook, extra_vars), cwd=self.tmp, env=self.env(None, True),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
     def playbook(
         self,
         playbook: str,
@@ -103,20 +125,7 @@ class Runner:
         args: t.Sequence[str] = (),
         timeout: float = 600,
     ) -> PlaybookResult:
-        if "\n" in playbook:
-            playbook = self.write(f"play-{uuid.uuid4().hex[:8]}.yml", playbook)
-        cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", playbook]
-        if extra_vars:
-            cmd += ["-e", "@" + self.write(f"vars-{uuid.uuid4().hex[:8]}.json", json.dumps(dict(extra_vars)))]
-        if check:
-            cmd.append("--check")
-        if diff:
-            cmd.append("--diff")
-        if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        if vault:
-            cmd += ["--vault-password-file", self.vault_password_file]
-        cmd += list(args)
+        cmd = self.command(playbook, extra_vars, check=check, diff=diff, verbosity=verbosity, vault=vault, args=args)
         proc = subprocess.run(cmd, cwd=self.tmp, env=self.env(env, json_output), capture_output=True,
                               text=True, timeout=timeout, check=False)
         data = None

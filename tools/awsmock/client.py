@@ -95,5 +95,11 @@ class AwsMock:
     def reset_stats(self) -> None:
         self.control("stats/reset")
 
+    def faults(self, rules: t.Optional[t.List[t.Dict[str, t.Any]]] = None) -> t.Dict[str, t.Any]:
+        """Set fault rules (``[]`` clears them and releases hanging calls); None only reads the state."""
+        if rules is None:
+            return t.cast(t.Dict[str, t.Any], self.control("faults", method="GET"))
+        return t.cast(t.Dict[str, t.Any], self.control("faults", {"rules": rules}))
+
     def age_key(self, access_key_id: str, days: float) -> t.Dict[str, t.Any]:
         return t.cast(t.Dict[str, t.Any], self.control("key_status", {"access_key_id": access_key_id, "age_days": days}))

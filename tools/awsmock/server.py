@@ -12,7 +12,12 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
   puts GovCloud users into ``aws``;
 * ``propagation_delay``: a new access key is refused for that many seconds
   after its creation, like IAM's eventual consistency;
-* ``throttle_rate``: that share of calls is answered with ``Throttling``.
+* ``throttle_rate``: that share of calls is answered with ``Throttling``;
+* fault injection (``/_keyturn/faults``): the Nth AWS call after the rules were
+  set (optionally only calls of one ``service:Action``) gets an ``error``
+  answer (nothing applied), is applied but its response is ``drop``ped (the
+  connection is closed: the client never hears back), or ``hang``s until the
+  rules are reset (the test kills the client meanwhile).
 
 A control API under ``/_keyturn/`` (loopback only, JSON) bootstraps
 administrator users, changes the settings above and reports call counts.
@@ -29,6 +34,7 @@ import json
 import os
 import random
 import re
+import socket
 import sys
 import threading
 import typing as t
@@ -55,6 +61,41 @@ class Settings:
         self.throttle_rate = 0.0
         self.calls: t.Dict[str, int] = {}
         self.rng = random.Random(1234)
+        self.faults: t.List[t.Dict[str, t.Any]] = []
+        self.seq = 0
+        self.fired: t.List[t.Dict[str, t.Any]] = []
+        self.release = threading.Event()
+        self.hanging = 0
+
+    def set_faults(self, rules: t.List[t.Dict[str, t.Any]]) -> None:
+        with self.lock:
+            for rule in rules:
+                if rule.get("mode") not in ("error", "drop", "hang") or not isinstance(rule.get("index"), int):
+                    raise ValueError("a fault rule needs mode error|drop|hang and an integer index")
+            self.release.set()  # free any call hanging from earlier rules
+            self.release = threading.Event()
+            self.faults = [dict(rule) for rule in rules]
+            self.seq = 0
+            self.fired = []
+
+    def fault_for(self, name: str) -> t.Optional[t.Dict[str, t.Any]]:
+        with self.lock:
+            if not self.faults:
+                return None
+            index = self.seq
+            self.seq += 1
+            for rule in self.faults:
+                if rule.get("action") and rule["action"] != name:
+                    continue
+                if rule["index"] == index:
+                    fired = {"index": index, "call": name, "mode": rule["mode"]}
+                    self.fired.append(fired)
+                    return fired
+            return None
+
+    def fault_state(self) -> t.Dict[str, t.Any]:
+        with self.lock:
+            return {"rules": list(self.faults), "seq": self.seq, "fired": list(self.fired), "hanging": self.hanging}
 
     def update(self, values: t.Mapping[str, t.Any]) -> None:
         with self.lock:
@@ -149,6 +190,10 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
             return _json(start_response, "200 OK", SETTINGS.snapshot())
         if path == "stats":
             return _json(start_response, "200 OK", SETTINGS.snapshot())
+        if path == "faults":
+            if environ.get("REQUEST_METHOD") == "POST":
+                SETTINGS.set_faults(body.get("rules", []))
+            return _json(start_response, "200 OK", SETTINGS.fault_state())
         if path == "stats/reset":
             with SETTINGS.lock:
                 SETTINGS.calls.clear()
@@ -214,6 +259,9 @@ class Wrapper:
         with SETTINGS.lock:
             SETTINGS.calls[name] = SETTINGS.calls.get(name, 0) + 1
             throttle = SETTINGS.throttle_rate > 0 and SETTINGS.rng.random() < SETTINGS.throttle_rate
+        fault = SETTINGS.fault_for(name)
+        if fault is not None:
+            return self._fault(fault, environ, start_response)
         if throttle:
             if environ.get("HTTP_X_AMZ_TARGET"):
                 data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
@@ -223,6 +271,54 @@ class Wrapper:
                 start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
             return [data]
         return self.app(environ, start_response)
+
+
+FAULT_BODY = (
+    '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+    "<Code>KeyturnInjectedFault</Code><Message>fault injected by the test server</Message></Error>"
+    "<RequestId>keyturn-fault</RequestId></ErrorResponse>"
+)
+
+
+def _fault(self: Wrapper, fault: t.Dict[str, t.Any], environ: t.Dict[str, t.Any],
+           start_response: t.Callable[..., t.Any]) -> t.Iterable[bytes]:
+    mode = fault["mode"]
+    if mode == "error":
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            data = json.dumps({"__type": "KeyturnInjectedFault", "message": "fault injected by the test server"}).encode()
+            start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+        else:
+            data = FAULT_BODY.encode()
+            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+        return [data]
+    if mode == "hang":
+        with SETTINGS.lock:
+            SETTINGS.hanging += 1
+            release = SETTINGS.release
+        release.wait(600)
+        with SETTINGS.lock:
+            SETTINGS.hanging -= 1
+        data = THROTTLE_BODY.encode()
+        start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+        return [data]
+    # drop: AWS applies the call, the answer is lost on the way back.
+    chunks: t.List[bytes] = []
+
+    def swallow(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Callable[[bytes], None]:
+        return chunks.append
+
+    for chunk in self.app(environ, swallow):
+        chunks.append(chunk)
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionAbortedError("keyturn: response dropped on purpose")
+
+
+Wrapper._fault = _fault  # type: ignore[attr-defined]
 
 
 def build_app() -> Wrapper:
