@@ -45,9 +45,9 @@ def build_estate(mock: AwsMock) -> t.Dict[str, t.Any]:
     onboarding = {PROD: [legacy_user(mock, piam, "ci-deployer", 140), legacy_user(mock, piam, "backup-agent", 30),
                          legacy_user(mock, piam, "reporting-etl", 95)]}
     aiam = client(mock, analytics, "iam")
-    aiam.create_role(RoleName="keyturn-rotator", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"AWS": f"arn:aws:iam::{PROD}:root"}}]}))
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{PROD}:root"}}]}
+    aiam.create_role(RoleName="keyturn-rotator", AssumeRolePolicyDocument=json.dumps(trust))
     aiam.put_role_policy(RoleName="keyturn-rotator", PolicyName="rotate-keys", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     onboarding[ANALYTICS] = [legacy_user(mock, aiam, "warehouse-loader", 200)]

@@ -65,8 +65,8 @@ def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], 
     check = verify_key(task.conn, cred["access_key_id"], cred["secret_access_key"], partition=task.partition,
                        account_id=task.account_id, user=target.user_name, successes=1, timeout=0)
     if not check.ok:
-        result.update(action="failed", reason=f"the credential to import does not authenticate as {target.user_name}: "
-                                             f"{check.reason}; nothing was stored")
+        reason = f"the credential to import does not authenticate as {target.user_name}: {check.reason}; nothing was stored"
+        result.update(action="failed", reason=reason)
         return result
     result["plan"].append(f"store the verified key {cred['access_key_id']} as current")
     result.update(action="imported", changed=True, old_key_id=record_key_id(staged.current),
