@@ -129,6 +129,9 @@ options:
       - name: AWS_DEFAULT_PROFILE
     vars:
       - name: keyturn_aws_profile
+    ini:
+      - section: keyturn_aws
+        key: profile
   region:
     description: AWS region; it decides the partition.
     type: str
@@ -139,6 +142,9 @@ options:
       - name: EC2_REGION
     vars:
       - name: keyturn_aws_region
+    ini:
+      - section: keyturn_aws
+        key: region
   endpoint_url:
     description: Send every AWS call to this URL (for example a local test server).
     type: str
@@ -149,6 +155,9 @@ options:
       - name: EC2_URL
     vars:
       - name: keyturn_aws_endpoint_url
+    ini:
+      - section: keyturn_aws
+        key: endpoint_url
   aws_ca_bundle:
     description: CA bundle used to validate AWS endpoints.
     type: path
@@ -156,12 +165,18 @@ options:
       - name: AWS_CA_BUNDLE
     vars:
       - name: keyturn_aws_ca_bundle
+    ini:
+      - section: keyturn_aws
+        key: aws_ca_bundle
   validate_certs:
     description: Validate TLS certificates of AWS endpoints.
     type: bool
     default: true
     vars:
       - name: keyturn_aws_validate_certs
+    ini:
+      - section: keyturn_aws
+        key: validate_certs
   assume_role:
     description:
       - Assume this IAM role; a dict with C(role_arn) and optionally C(external_id), C(session_name), C(duration_seconds).
