@@ -368,7 +368,14 @@ class DualSwap:
                          inactive: str) -> None:
         self.result.update(step="rotated_inactive",
                            reason=f"the grace period ({self.grace}s) since the swap at {record.get('swapped_at')} has passed")
-        outcome = self._rotate(members[inactive], dataclasses.replace(self.policy, force=True))
+        member = members[inactive]
+        swapped = parse_time(record.get("swapped_at"))
+        if member.key is not None and swapped is not None and member.key.created > swapped:
+            # An interrupted run already rotated the member (its key is newer than the swap) but did not
+            # get to record it: never rotate twice.  A not-forced pass still finishes that run's cleanup.
+            outcome = self._rotate(member, dataclasses.replace(self.policy, force=False, max_age_days=10 ** 6))
+        else:
+            outcome = self._rotate(member, dataclasses.replace(self.policy, force=True))
         if outcome["action"] == "failed":
             self._fail(f"could not rotate the inactive member {inactive}: {outcome['reason']}")
             return

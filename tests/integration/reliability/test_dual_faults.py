@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fault injection for dual_account_swap: every AWS call of the swap step and of the rotation of the
+inactive member fails, loses its response, or hangs while ansible-playbook is killed.  The active
+member's stored key authenticates after every run, and a clean run finishes the step."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import time
+
+import pytest
+
+from pairs import SWAP, Pair, sts_identity
+from tools.awsmock.client import AwsMock
+
+MODES = ("error", "drop", "hang")
+COUNTS = {"faults": 0, "runs": 0}
+
+
+@pytest.fixture(scope="module")
+def faultmock():
+    with AwsMock() as server:
+        yield server
+    print(f"\ndual fault injection: {COUNTS['faults']} faults injected, {COUNTS['runs']} ansible-playbook runs")
+
+
+def iso(days_ago=0.0):
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ready_pair(runner, server, account_id, store_kind, step):
+    """A pair set up directly in IAM and the store: for ``swap`` the active member's key is due;
+    for ``rotate`` the swap happened long ago and the inactive member's rotation is pending."""
+    pair = Pair(runner, server, account_id, store_kind)
+    a, b = pair.users
+    originals = {}
+    for user in pair.users:
+        key = pair.iam.create_access_key(UserName=user)["AccessKey"]
+        record = {"kind": "iam_user_key", "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
+                  "user_name": user, "account_id": account_id, "partition": "aws", "created": iso(), "rotated": iso()}
+        pair.store.store.write_current(f"{account_id}/{user}", record)
+        originals[user] = record
+    server.age_key(originals[a]["access_key_id"], 100)
+    pair_record = {"kind": "dual_pair", "users": [a, b], "active": a, "inactive": b, "swapped_at": None,
+                   "rotation_pending": False, "initialized_at": iso(200), "account_id": account_id, "partition": "aws",
+                   "member_names": {u: f"{account_id}/{u}" for u in pair.users}}
+    if step == "rotate":
+        pair_record.update(active=b, inactive=a, swapped_at=iso(1), rotation_pending=True)
+    pair.store.store.write_current(pair.name, pair_record)
+    return pair, originals
+
+
+def run_vars(pair):
+    return {"endpoint": pair.mock.url, "region": pair.region, "task_creds": pair.admin, "pair": pair.name,
+            "users": pair.users, "store": pair.store.option, "audit_log": pair.audit_log, "grace": 0}
+
+
+def count_calls(runner, server, store_kind, step):
+    pair, _originals = ready_pair(runner, server, f"7{int(time.time() * 1000) % 10 ** 11:011d}", store_kind, step)
+    server.faults([{"index": 10 ** 9, "mode": "error"}])
+    result = runner.playbook(SWAP, run_vars(pair))
+    calls = server.faults()["seq"]
+    server.faults([])
+    assert result.task("swap")["step"] == ("swapped" if step == "swap" else "rotated_inactive"), result.task("swap")
+    return calls
+
+
+def faulted(runner, server, pair, index, mode):
+    server.faults([{"index": index, "mode": mode}])
+    COUNTS["faults"] += 1
+    COUNTS["runs"] += 1
+    if mode != "hang":
+        runner.playbook(SWAP, run_vars(pair))
+    else:
+        proc = runner.popen(SWAP, run_vars(pair))
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            if server.faults()["hanging"]:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.1)
+        proc.wait(30)
+    fired = server.faults()["fired"]
+    server.faults([])
+    return fired
+
+
+def settle(runner, pair, step):
+    """Clean runs until the step is done (a faulted swap may need one run to swap, then the state is idle)."""
+    for _attempt in range(3):
+        COUNTS["runs"] += 1
+        result = runner.playbook(SWAP, run_vars(pair))
+        done = result.task("swap")
+        assert not done.get("failed"), done
+        if step == "swap" and pair.record()["active"] == pair.users[1]:
+            return
+        if step == "rotate" and not pair.record()["rotation_pending"]:
+            return
+    raise AssertionError(f"the {step} step never completed: {pair.record()}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("step", ["swap", "rotate"])
+@pytest.mark.parametrize("store_kind", ["file", "secretsmanager"])
+def test_dual_step_faulted_then_recovered(runner, faultmock, store_kind, step, mode):
+    total = count_calls(runner, faultmock, store_kind, step)
+    for index in range(total):
+        account = f"6{index:02d}{abs(hash((store_kind, step, mode))) % 10 ** 9:09d}"
+        pair, originals = ready_pair(runner, faultmock, account, store_kind, step)
+        fired = faulted(runner, faultmock, pair, index, mode)
+        assert fired and fired[0]["index"] == index
+        pair.active_works()
+        settle(runner, pair, step)
+        active, _cred = pair.active_works()
+        a, b = pair.users
+        keys = pair.keys()
+        for user in pair.users:
+            assert keys[user] == {pair.member(user)["access_key_id"]: "Active"}, (index, fired, keys)
+            ident = sts_identity(faultmock.url, pair.member(user)["access_key_id"], pair.member(user)["secret_access_key"])
+            assert ident == pair.arn(user), (index, fired, user, ident)
+        if step == "swap":
+            assert active == b and pair.member(a)["access_key_id"] == originals[a]["access_key_id"]
+        else:
+            assert active == b and pair.member(b)["access_key_id"] == originals[b]["access_key_id"]
+            assert pair.member(a)["access_key_id"] != originals[a]["access_key_id"]
+            staged = pair.store.read(f"{pair.account_id}/{a}")
+            assert staged.previous["access_key_id"] == originals[a]["access_key_id"], "rotated twice"
