@@ -103,9 +103,13 @@ def settle(runner, pair, step):
     raise AssertionError(f"the {step} step never completed: {pair.record()}")
 
 
-@pytest.mark.parametrize("mode", MODES)
+# Every mode with the file store; the Secrets Manager store (whose own calls are covered by the
+# rotation matrix) with error answers, to keep the suite within minutes on two cores.
+MATRIX = [("file", mode) for mode in MODES] + [("secretsmanager", "error")]
+
+
+@pytest.mark.parametrize("store_kind,mode", MATRIX)
 @pytest.mark.parametrize("step", ["swap", "rotate"])
-@pytest.mark.parametrize("store_kind", ["file", "secretsmanager"])
 def test_dual_step_faulted_then_recovered(runner, faultmock, store_kind, step, mode):
     total = count_calls(runner, faultmock, store_kind, step)
     for index in range(total):
