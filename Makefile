@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean
+.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
@@ -41,7 +41,10 @@ test: sanity lint changelog docs units integration
 units: collection
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-integration: collection
+chromium:  ## headless Chromium (Debian package) for the report's browser test
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+integration: collection chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
 
 sanity: venv

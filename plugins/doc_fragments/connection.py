@@ -33,6 +33,7 @@ options:
     description:
       - Named profile from the AWS shared config and credentials files.
       - Mutually exclusive with I(access_key) and I(secret_key). C(AWS_PROFILE) is used when not set.
+      - An explicit profile is used even when keys are set in the environment (for example by an AWX credential).
     type: str
     aliases: [aws_profile]
   region:
@@ -91,42 +92,33 @@ requirements:
     PLUGINS = r"""
 options:
   access_key:
-    description: AWS access key ID.
+    description:
+      - AWS access key ID.
+      - Without it (and without I(profile)), C(AWS_ACCESS_KEY_ID), C(AWS_ACCESS_KEY), C(EC2_ACCESS_KEY) or botocore's chain.
     type: str
     aliases: [aws_access_key_id, aws_access_key]
-    env:
-      - name: AWS_ACCESS_KEY_ID
-      - name: AWS_ACCESS_KEY
-      - name: EC2_ACCESS_KEY
     vars:
       - name: keyturn_aws_access_key
   secret_key:
-    description: AWS secret access key.
+    description:
+      - AWS secret access key.
+      - Without it, C(AWS_SECRET_ACCESS_KEY), C(AWS_SECRET_KEY) or C(EC2_SECRET_KEY) when no I(profile) is given.
     type: str
     aliases: [aws_secret_access_key, aws_secret_key]
-    env:
-      - name: AWS_SECRET_ACCESS_KEY
-      - name: AWS_SECRET_KEY
-      - name: EC2_SECRET_KEY
     vars:
       - name: keyturn_aws_secret_key
   session_token:
     description: AWS session token.
     type: str
     aliases: [aws_session_token, security_token]
-    env:
-      - name: AWS_SESSION_TOKEN
-      - name: AWS_SECURITY_TOKEN
-      - name: EC2_SECURITY_TOKEN
     vars:
       - name: keyturn_aws_session_token
   profile:
-    description: Named profile from the AWS shared config and credentials files.
+    description:
+      - Named profile from the AWS shared config and credentials files (also C(AWS_PROFILE) through botocore).
+      - An explicit profile is used even when keys are set in the environment.
     type: str
     aliases: [aws_profile]
-    env:
-      - name: AWS_PROFILE
-      - name: AWS_DEFAULT_PROFILE
     vars:
       - name: keyturn_aws_profile
     ini:

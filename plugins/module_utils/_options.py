@@ -12,6 +12,7 @@ values of ``get_option`` to :func:`connection_params`.
 from __future__ import annotations
 
 import copy
+import os
 import typing as t
 
 from ansible.module_utils.basic import env_fallback
@@ -19,12 +20,10 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import AssumeRole, ConnectionParams
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 
-# name -> environment variables, in botocore / amazon.aws order of precedence.
+# name -> environment variables, in botocore / amazon.aws order of precedence.  Settings only:
+# credentials from the environment are resolved by credentials_from_env(), so that an explicit
+# profile is never mixed with keys some credential (an AWX one, say) put in the environment.
 CONNECTION_ENV: t.Dict[str, t.List[str]] = {
-    "access_key": ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"],
-    "secret_key": ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"],
-    "session_token": ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"],
-    "profile": ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"],
     "region": ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"],
     "endpoint_url": ["AWS_URL", "AWS_ENDPOINT_URL", "EC2_URL"],
     "aws_ca_bundle": ["AWS_CA_BUNDLE"],
@@ -65,8 +64,29 @@ def argument_spec(extra: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.Dict[str, t
     return spec
 
 
-def connection_params(values: t.Mapping[str, t.Any]) -> ConnectionParams:
+CREDENTIAL_ENV: t.Dict[str, t.List[str]] = {
+    "access_key": ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"],
+    "secret_key": ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"],
+    "session_token": ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"],
+}
+
+
+def credentials_from_env(values: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> t.Dict[str, t.Any]:
+    """Fill access_key/secret_key/session_token from the environment (amazon.aws's variable
+    names) when the task gives neither keys nor a profile, as botocore does."""
+    values = dict(values)
+    if values.get("access_key") or values.get("profile"):
+        return values
+    for name, envs in CREDENTIAL_ENV.items():
+        values[name] = next((environ[e] for e in envs if environ.get(e)), None)
+    if not values.get("access_key"):
+        values["secret_key"] = values["session_token"] = None  # leave it all to botocore's chain
+    return values
+
+
+def connection_params(values: t.Mapping[str, t.Any], environ: t.Optional[t.Mapping[str, str]] = None) -> ConnectionParams:
     """Build ConnectionParams from validated option values (module, action or lookup)."""
+    values = credentials_from_env(values, os.environ if environ is None else environ)
     role = values.get("assume_role")
     assume = None
     if role:

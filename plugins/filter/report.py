@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the keyturn.aws run report (documented in the sidecar YAML files next to this one)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.keyturn.aws.plugins.plugin_utils import _report
+
+
+def _report_data(data: t.Any, **kwargs: t.Any) -> t.Dict[str, t.Any]:
+    try:
+        return _report.ensure_report(data, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"keyturn.aws report: {exc}") from exc
+
+
+def access_key_report(steps: t.Any, kind: str = "rotation", name: t.Optional[str] = None, max_age_days: int = 90,
+                      due_soon_days: int = 14, check_mode: bool = False,
+                      generated_at: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+    """Report data (whitelisted fields only) from the registered results of the role's steps."""
+    return _report_data(steps, kind=kind, name=name, max_age_days=max_age_days, due_soon_days=due_soon_days,
+                        check_mode=check_mode, generated_at=generated_at)
+
+
+def access_key_report_json(data: t.Any, **kwargs: t.Any) -> str:
+    """The report as indented JSON text."""
+    return _report.render_json(_report_data(data, **kwargs))
+
+
+def access_key_report_html(data: t.Any, **kwargs: t.Any) -> str:
+    """The report as a self-contained HTML page."""
+    return _report.render_html(_report_data(data, **kwargs))
+
+
+class FilterModule:
+    """keyturn.aws report filters."""
+
+    def filters(self) -> t.Dict[str, t.Callable[..., t.Any]]:
+        return {
+            "access_key_report": access_key_report,
+            "access_key_report_json": access_key_report_json,
+            "access_key_report_html": access_key_report_html,
+        }

@@ -1,0 +1,303 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run report: policy colours, age buckets, merging of step results, whitelisting, escaping, rendering."""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.keyturn.aws.plugins.filter.report import FilterModule
+from ansible_collections.keyturn.aws.plugins.plugin_utils import _report
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, the shape of a secret access key
+SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLE-session-token-value//////////"
+EXTERNAL_ID = "external-id-that-is-confidential"
+NOW = "2026-05-01T12:00:00Z"
+
+
+def key(key_id: str, age: float, status: str = "Active", **extra: t.Any) -> t.Dict[str, t.Any]:
+    return {"access_key_id": key_id, "status": status, "created": "2026-01-01T00:00:00Z", "age_days": age, **extra}
+
+
+def item(target: t.Mapping[str, t.Any], **result: t.Any) -> t.Dict[str, t.Any]:
+    """One loop item of a registered result, with the target as the loop variable."""
+    return {"ansible_loop_var": "__rotate_access_keys_target", "__rotate_access_keys_target": dict(target),
+            "changed": False, **result}
+
+
+PROD = {"name": "production", "account_id": "111111111111", "region": "us-east-1",
+        "users": ["ci-deployer", {"name": "backup-agent", "max_age_days": 30}, "legacy"],
+        "aws": {"access_key": "AKIAADMIN00000000001", "secret_key": SECRET, "session_token": SESSION_TOKEN}}
+CHINA = {"name": "china", "account_id": "222222222222", "region": "cn-north-1", "users": ["cn-app"],
+         "assume_role": {"role_arn": "arn:aws-cn:iam::222222222222:role/keyturn", "external_id": EXTERNAL_ID}}
+
+
+def rotation_steps() -> t.Dict[str, t.Any]:
+    return {
+        "verify_before": {"results": [
+            item(PROD, users=[{"user_name": "ci-deployer", "status": "valid", "valid": True,
+                               "access_key_id": "AKIAOLD0000000000001", "key_age_days": 95.2}]),
+            item(CHINA, users=[{"user_name": "cn-app", "status": "missing", "valid": False}]),
+        ]},
+        "rotate": {"results": [
+            item(PROD, changed=True, failed=True, users=[
+                {"user_name": "ci-deployer", "action": "rotated", "reason": "the key is 95 days old",
+                 "old_key_id": "AKIAOLD0000000000001", "new_key_id": "AKIANEW0000000000001",
+                 "plan": ["create a new access key"], "secret_access_key": SECRET},
+                {"user_name": "backup-agent", "action": "skipped", "reason": "the key is 20 days old"},
+                {"user_name": "legacy", "action": "failed",
+                 "reason": f"user legacy has an unknown Active key; leaked {SECRET} here"},
+            ]),
+            item(CHINA, failed=True, msg="could not assume arn:aws-cn:iam::222222222222:role/keyturn: AccessDenied"),
+        ]},
+        "verify_after": {"results": [
+            item(PROD, users=[
+                {"user_name": "ci-deployer", "status": "valid", "valid": True, "access_key_id": "AKIANEW0000000000001",
+                 "key_age_days": 0.0, "drift": [], "store_name": "111111111111/ci-deployer"},
+                {"user_name": "backup-agent", "status": "valid", "valid": True, "access_key_id": "AKIABACKUP0000000001",
+                 "key_age_days": 20.0, "drift": []},
+                {"user_name": "legacy", "status": "missing", "valid": False, "reason": "no stored credential",
+                 "drift": ["key AKIALEGACY0000000001 (Active) is not in the store"]},
+            ]),
+            item(CHINA, failed=True, msg="could not assume the role"),
+        ]},
+        "info": {"results": [
+            item(PROD, users=[
+                {"user_name": "ci-deployer", "keys": [key("AKIANEW0000000000001", 0.0, managed=True,
+                                                          last_used={"date": "2026-04-30T10:00:00Z", "service": "sts",
+                                                                     "region": "us-east-1"},
+                                                          secret_access_key=SECRET)]},
+                {"user_name": "backup-agent", "keys": [key("AKIABACKUP0000000001", 20.0, managed=True),
+                                                       key("AKIABACKUPOLD0000001", 45.0, "Inactive", managed=True)]},
+                {"user_name": "legacy", "keys": [key("AKIALEGACY0000000001", 130.4, managed=False,
+                                                     last_used={"date": None, "service": None, "region": None})]},
+            ]),
+            item(CHINA, failed=True, msg="could not assume the role"),
+        ]},
+    }
+
+
+@pytest.fixture
+def report() -> t.Dict[str, t.Any]:
+    return _report.build_report(rotation_steps(), kind="rotation", name="nightly", generated_at=NOW)
+
+
+def users_of(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.Dict[str, t.Any]]:
+    return {u["user_name"]: u for target in report["targets"] for u in target["users"]}
+
+
+# -- policy -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("age,expected", [
+    (0, "ok"), (75.9, "ok"), (76, "due_soon"), (89.9, "due_soon"), (90, "overdue"), (400, "overdue"), (None, None),
+])
+def test_age_class_by_policy(age: t.Optional[float], expected: t.Optional[str]) -> None:
+    assert _report.age_class(age, 90, 14) == expected
+
+
+def test_age_class_with_a_short_policy() -> None:
+    assert _report.age_class(15.9, 30) == "ok"
+    assert _report.age_class(16, 30) == "due_soon"
+    assert _report.age_class(30, 30) == "overdue"
+    assert _report.age_class(0, 0) == "overdue"  # max_age_days 0 rotates every run
+
+
+def test_age_buckets() -> None:
+    buckets = _report.age_buckets([0, 29.9, 30, 59, 60, 89.9, 90, 365], 90, 14)
+    assert [(b["label"], b["min"], b["max"], b["count"]) for b in buckets] == [
+        ("0-30", 0, 30, 2), ("30-60", 30, 60, 2), ("60-90", 60, 90, 2), ("90+", 90, None, 2)]
+    assert [b["age_class"] for b in buckets] == ["ok", "ok", "due_soon", "overdue"]
+    assert sum(b["count"] for b in _report.age_buckets([])) == 0
+    custom = _report.age_buckets([5, 50], 30, 14, edges=(7, 30))
+    assert [(b["label"], b["count"], b["age_class"]) for b in custom] == [
+        ("0-7", 1, "ok"), ("7-30", 0, "due_soon"), ("30+", 1, "overdue")]
+
+
+# -- building ---------------------------------------------------------------------------------------------------------
+def test_build_merges_steps_per_target_and_user(report: t.Dict[str, t.Any]) -> None:
+    assert report["format"] == _report.FORMAT and report["kind"] == "rotation" and report["name"] == "nightly"
+    assert report["generated_at"] == NOW and report["check_mode"] is False
+    prod, china = report["targets"]
+    assert (prod["name"], prod["account_id"], prod["partition"], prod["region"]) == \
+        ("production", "111111111111", "aws", "us-east-1")
+    assert (china["partition"], china["role_arn"]) == ("aws-cn", "arn:aws-cn:iam::222222222222:role/keyturn")
+    assert china["error"].startswith("rotate: could not assume")
+    assert prod["error"] is None  # per-user failures are not a target error
+    users = users_of(report)
+    assert list(users) == ["ci-deployer", "backup-agent", "legacy", "cn-app"]  # the targets' order
+    ci = users["ci-deployer"]
+    assert ci["action"] == "rotated" and ci["old_key_id"] == "AKIAOLD0000000000001"
+    assert ci["new_key_id"] == ci["access_key_id"] == "AKIANEW0000000000001"
+    assert ci["before"] == {"status": "valid", "access_key_id": "AKIAOLD0000000000001", "age_days": 95.2}
+    assert ci["status"] == "valid" and ci["age_class"] == "ok" and ci["store_name"] == "111111111111/ci-deployer"
+    assert ci["keys"][0]["current"] is True and ci["keys"][0]["last_used"]["service"] == "sts"
+    backup = users["backup-agent"]
+    assert backup["max_age_days"] == 30 and backup["age_class"] == "due_soon"  # per-user policy
+    assert [k["access_key_id"] for k in backup["keys"]] == ["AKIABACKUP0000000001", "AKIABACKUPOLD0000001"]
+    assert backup["keys"][1]["status"] == "Inactive" and backup["keys"][1]["age_class"] == "overdue"
+    legacy = users["legacy"]
+    assert legacy["action"] == "failed" and legacy["status"] == "missing"
+    assert legacy["age_class"] == "overdue" and legacy["keys"][0]["managed"] is False
+    assert legacy["drift"] == ["key AKIALEGACY0000000001 (Active) is not in the store"]
+    assert users["cn-app"]["keys"] == [] and users["cn-app"]["before"]["status"] == "missing"
+
+
+def test_summary_buckets_and_problems(report: t.Dict[str, t.Any]) -> None:
+    summary = report["summary"]
+    assert summary["targets"] == 2 and summary["accounts"] == 2 and summary["errors"] == 1
+    assert summary["users"] == 4 and summary["keys"] == 4 and summary["active_keys"] == 3
+    assert (summary["rotated"], summary["skipped"], summary["failed"]) == (1, 1, 1)
+    assert (summary["valid"], summary["missing"], summary["drift"]) == (2, 2, 1)  # cn-app: as verified before
+    assert summary["attention"] == 2  # legacy (failed and missing) and cn-app (missing); china's error is apart
+    # Active keys only, each by its own user's policy.
+    assert (summary["ok"], summary["due_soon"], summary["overdue"]) == (1, 1, 1)
+    assert [b["count"] for b in report["age_buckets"]] == [2, 0, 0, 1]
+    assert len(report["problems"]) == 2
+    assert report["problems"][0].startswith("production / legacy: user legacy has an unknown Active key")
+    assert report["problems"][1].startswith("china: rotate: could not assume")
+    assert "1 rotated" in report["headline"] and "1 failed, 1 target error(s)" in report["headline"]
+
+
+def test_skipped_items_and_missing_steps_are_ignored() -> None:
+    target = {"account_id": "333333333333", "region": "us-gov-west-1", "users": ["gov-app"]}
+    steps = {"verify_after": [item(target, users=[{"user_name": "gov-app", "status": "valid", "valid": True,
+                                                   "access_key_id": "AKIAGOV0000000000001", "key_age_days": 80,
+                                                   "keys": [key("AKIAGOV0000000000001", 80.0)]}],
+                                   partition="aws-us-gov", account_id="333333333333")],
+             "info": {"results": [item(target, skipped=True, skip_reason="Conditional result was False")]}}
+    built = _report.build_report(steps, kind="verification", generated_at=NOW)
+    (only,) = built["targets"]
+    assert only["name"] == "333333333333 us-gov-west-1" and only["partition"] == "aws-us-gov"
+    (user,) = only["users"]
+    assert user["age_class"] == "due_soon" and user["keys"][0]["current"] is True
+    assert user["keys"][0]["last_used"] is None and "action" not in user
+    assert built["name"] == "verification" and built["problems"] == []
+
+
+def test_discovery_without_users_lists_what_info_found() -> None:
+    target = {"account_id": "444444444444", "region": "eu-west-1"}
+    steps = {"info": [item(target, users=[{"user_name": "zed", "keys": []},
+                                          {"user_name": "amy", "keys": [key("AKIAAMY0000000000001", 100)]}])]}
+    built = _report.build_report(steps, kind="discovery", max_age_days=90, generated_at=NOW)
+    assert [u["user_name"] for u in built["targets"][0]["users"]] == ["zed", "amy"]
+    assert built["summary"]["overdue"] == 1 and "valid" not in built["headline"]
+
+
+def test_check_mode_is_labelled_a_plan() -> None:
+    built = _report.build_report(rotation_steps(), check_mode=True, generated_at=NOW)
+    assert built["check_mode"] is True and "plan" in built["title"] and "1 to rotate" in built["headline"]
+    page = _report.render_html(built)
+    assert "Plan only (check mode)" in page and "would be rotated" in page and "Planned action" in page
+
+
+def test_bad_kind_or_step_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        _report.build_report({}, kind="nonsense")
+    with pytest.raises(ValueError, match="unknown report steps"):
+        _report.build_report({"rotate_now": []})
+
+
+# -- never a secret ---------------------------------------------------------------------------------------------------
+def _all_text(report: t.Mapping[str, t.Any]) -> str:
+    return json.dumps(report) + _report.render_json(report) + _report.render_html(report)
+
+
+def test_no_secret_passes_through(report: t.Dict[str, t.Any]) -> None:
+    text = _all_text(report)
+    for secret in (SECRET, SESSION_TOKEN, EXTERNAL_ID, "AKIAADMIN00000000001"):
+        assert secret not in text
+    for field in ("secret_access_key", "secret_key", "session_token", "external_id", "aws", "assume_role"):
+        assert f'"{field}":' not in text
+    assert "leaked [redacted] here" in users_of(report)["legacy"]["reason"]
+
+
+def test_sanitize_drops_unknown_fields_of_built_data(report: t.Dict[str, t.Any]) -> None:
+    tampered = json.loads(json.dumps(report))
+    tampered["secret_access_key"] = SECRET
+    tampered["targets"][0]["aws"] = {"secret_key": SECRET}
+    tampered["targets"][0]["users"][0]["secret_access_key"] = SECRET
+    tampered["targets"][0]["users"][0]["keys"][0]["SecretAccessKey"] = SECRET
+    tampered["targets"][0]["users"][0]["keys"][0]["last_used"]["token"] = SESSION_TOKEN
+    tampered["summary"]["password"] = 7
+    tampered["targets"][0]["users"][0]["age_days"] = {"nested": SECRET}  # wrong type: dropped, not stringified
+    tampered["targets"][0]["users"][0]["drift"] = [f"drift with {SECRET}", {"x": SECRET}]
+    tampered["targets"][0]["users"][0]["keys"][0]["age_days"] = float("nan")
+    clean = _report.ensure_report(tampered)
+    assert SECRET not in _all_text(clean) and SESSION_TOKEN not in _all_text(clean)
+    assert "password" not in clean["summary"]
+    assert clean["targets"][0]["users"][0]["age_days"] is None
+    assert clean["targets"][0]["users"][0]["drift"] == ["drift with [redacted]"]
+    assert clean["targets"][0]["users"][0]["keys"][0]["age_days"] is None
+    stripped = json.loads(json.dumps(report))
+    assert _report.sanitize_report(stripped) == report  # clean data passes unchanged
+
+
+def test_scrub_only_touches_secret_shaped_tokens() -> None:
+    assert _report.scrub(f"a {SECRET} b") == "a [redacted] b"
+    assert _report.scrub("AKIAIOSFODNN7EXAMPLE and arn:aws:iam::111111111111:user/ci") == \
+        "AKIAIOSFODNN7EXAMPLE and arn:aws:iam::111111111111:user/ci"
+    assert _report.scrub("x" * 41) == "x" * 41  # part of a longer token
+
+
+# -- rendering --------------------------------------------------------------------------------------------------------
+def test_json_is_stable_and_round_trips(report: t.Dict[str, t.Any]) -> None:
+    text = _report.render_json(report)
+    assert text.endswith("\n") and json.loads(text) == report
+    assert text == _report.render_json(json.loads(text))
+
+
+def test_html_escapes_everything() -> None:
+    evil = {"name": "<b>prod</b> & \"co\"", "account_id": "111111111111", "region": "us-east-1",
+            "users": ["<script>alert(1)</script>"]}
+    steps = {"rotate": [item(evil, users=[{"user_name": "<script>alert(1)</script>", "action": "failed",
+                                           "reason": "\"><img src=x onerror=alert(2)>"}])]}
+    page = _report.render_html(_report.build_report(steps, name="</title><script>x</script>", generated_at=NOW))
+    assert "<script" not in page and "<img" not in page and "<b>prod" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&lt;b&gt;prod&lt;/b&gt; &amp; &quot;co&quot;" in page
+
+
+def test_html_colours_ages_by_policy(report: t.Dict[str, t.Any]) -> None:
+    page = _report.render_html(report)
+    rows = {m.group(2): m.group(1) for m in re.finditer(r'<tr class="([^"]*)">.*?<code>([A-Z0-9]+)</code>', page)}
+    assert "ok" in rows["AKIANEW0000000000001"].split()
+    assert "due-soon" in rows["AKIABACKUP0000000001"].split()
+    assert "overdue" in rows["AKIALEGACY0000000001"].split()
+    assert "inactive" in rows["AKIABACKUPOLD0000001"].split()
+    assert 'class="age age-overdue"' in page and 'class="age age-due-soon"' in page and 'class="age age-ok"' in page
+
+
+def test_html_is_self_contained_with_chart_and_header(report: t.Dict[str, t.Any]) -> None:
+    page = _report.render_html(report)
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert not re.search(r"<(script|link|img|iframe)\b", page) and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "")
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert page.count('class="bar bar-') == 4 and "0-30 d" in page and "90+ d" in page
+    assert "Access key rotation report" in page and _report.headline(report) .replace("'", "&#x27;") in page
+    assert "never" in page and "2026-04-30 10:00</span>" in page  # last used
+    assert "UTC &middot; sts &middot; us-east-1" in page
+    assert "via arn:aws-cn:iam::222222222222:role/keyturn" in page
+    assert "not reached (see the error above)" in page
+
+
+# -- filters ----------------------------------------------------------------------------------------------------------
+def test_filters() -> None:
+    filters = FilterModule().filters()
+    assert set(filters) == {"access_key_report", "access_key_report_json", "access_key_report_html"}
+    built = filters["access_key_report"](rotation_steps(), kind="rotation", generated_at=NOW)
+    assert built == _report.build_report(rotation_steps(), generated_at=NOW)
+    assert json.loads(filters["access_key_report_json"](built)) == built
+    assert filters["access_key_report_html"](built) == _report.render_html(built)
+    # Raw step results are accepted too.
+    assert json.loads(filters["access_key_report_json"](rotation_steps(), generated_at=NOW)) == built
+    with pytest.raises(AnsibleFilterError, match="expected report data"):
+        filters["access_key_report_html"](["not", "a", "mapping"])
+    with pytest.raises(AnsibleFilterError, match="kind must be one of"):
+        filters["access_key_report"]({}, kind="other")
