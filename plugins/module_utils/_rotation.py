@@ -242,7 +242,7 @@ class UserRotation:
                 raise UserFailed(
                     f"{self.user} has an Active access key {key.access_key_id} that the store ({self.name}) does not "
                     "know; it is never deleted silently. To onboard it, import its secret into the store "
-                    "(keyturn.aws.access_key_reconcile with import_secret), or set unmanaged_keys: deactivate "
+                    "(keyturn.aws.access_key_reconcile with import_credentials), or set unmanaged_keys: deactivate "
                     "(or delete) to retire it"
                 )
             actions.append((key.access_key_id, mode))
