@@ -13,12 +13,15 @@ import sys
 import typing as t
 
 import boto3
+import pyotp
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from tools.awsmock.client import AwsMock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import FileStore  # noqa: E402
 OUT = os.path.join(ROOT, "demo-output")
 VAULT_PASSWORD = "keyturn-demo-vault-password"
 PROD, ANALYTICS, CHINA = "111111111111", "222222222222", "333333333333"
@@ -53,7 +56,31 @@ def build_estate(mock: AwsMock) -> t.Dict[str, t.Any]:
     onboarding[ANALYTICS] = [legacy_user(mock, aiam, "warehouse-loader", 200)]
     ciam = client(mock, china, "iam", "cn-north-1")
     onboarding[CHINA] = [legacy_user(mock, ciam, "cn-uploader", 120)]
-    return {"admins": {"aws": prod, "aws-cn": china}, "onboarding": onboarding}
+    dual_pair(mock, piam)
+    piam.create_user(UserName="breakglass-admin")
+    return {"admins": {"aws": prod, "aws-cn": china}, "onboarding": onboarding,
+            "root_seed": pyotp.random_base32(32)}
+
+
+def dual_pair(mock: AwsMock, iam: t.Any) -> None:
+    """app-blue / app-green: two users with identical permissions, onboarded 100 days ago with
+    app-blue active, so its key is due now and the demo's first run swaps the pair."""
+    iam.create_group(GroupName="payments-app")
+    iam.put_group_policy(GroupName="payments-app", PolicyName="read-ledger", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}))
+    store = FileStore(os.path.join(OUT, "credentials.vault.yml"), [("default", VaultSecret(VAULT_PASSWORD.encode()))])
+    for user in ("app-blue", "app-green"):
+        iam.create_user(UserName=user)
+        iam.add_user_to_group(GroupName="payments-app", UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        mock.age_key(key["AccessKeyId"], 100)
+        store.write_current(f"{PROD}/{user}", {"kind": "iam_user_key", "access_key_id": key["AccessKeyId"],
+                                              "secret_access_key": key["SecretAccessKey"], "user_name": user,
+                                              "account_id": PROD, "partition": "aws"})
+    store.write_current("pairs/payments-app", {
+        "kind": "dual_pair", "users": ["app-blue", "app-green"], "active": "app-blue", "inactive": "app-green",
+        "swapped_at": None, "rotation_pending": False, "account_id": PROD, "partition": "aws",
+        "member_names": {"app-blue": f"{PROD}/app-blue", "app-green": f"{PROD}/app-green"}})
 
 
 def vault_dump(data: t.Any, path: str) -> None:
@@ -108,7 +135,8 @@ def main() -> int:
         }
         with open(os.path.join(OUT, "demo-vars.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump(demo_vars, handle)
-        vault_dump({"demo_admins": estate["admins"], "demo_onboarding": estate["onboarding"]},
+        vault_dump({"demo_admins": estate["admins"], "demo_onboarding": estate["onboarding"],
+                    "demo_root_seed": estate["root_seed"]},
                    os.path.join(OUT, "secrets.vault.yml"))
         first = run_demo(mock, estate, 1)
         second = run_demo(mock, estate, 2)
@@ -119,10 +147,10 @@ def main() -> int:
     print(f"AWS calls served by the local server: {calls}")
     print(f"store (vault-encrypted): {os.path.join(OUT, 'credentials.vault.yml')}")
     print(f"audit log:               {os.path.join(OUT, 'audit.jsonl')}")
-    for name in ("report", "rotation"):
-        path = os.path.join(OUT, "reports", f"{name}.html")
-        if os.path.exists(path):
-            print(f"report:                  {path}")
+    print(f"dual pair payments-app:  run 1 {first['dual']}, run 2 {second['dual']} (active now {second['active']})")
+    print(f"TOTP code for the root account seed: fetched through the lookup, expires {first['totp_expires_at']} "
+          "(codes are never displayed)")
+    print(f"report:                  {os.path.join(OUT, 'reports', 'rotation.html')}")
     if second["counts"].get("changed", 0):
         print("second run changed something that was not due")
         return 1

@@ -28,12 +28,21 @@ class KeyturnLookup(LookupBase):
     """Base for keyturn.aws lookups."""
 
     def keyturn_setup(self, variables: t.Optional[t.Mapping[str, t.Any]], kwargs: t.Mapping[str, t.Any]) -> RunContext:
-        self.set_options(var_options=variables, direct=dict(kwargs))
+        self.set_options(var_options=self._option_variables(variables), direct=dict(kwargs))
         vault = getattr(self._loader, "_vault", None)
         secrets = list(getattr(vault, "secrets", None) or [])
         actor, job_id = RunContext.identify(variables)
         return RunContext(vault_secrets=secrets, file_store_factory=file_store_factory(secrets),
                           on_controller=True, actor=actor, job_id=job_id)
+
+    def _option_variables(self, variables: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+        """The variables, with those that set options templated: a lookup receives them raw, so
+        ``keyturn_aws_region: "{{ region }}"`` would otherwise arrive as the template text."""
+        resolved = dict(variables or {})
+        names = {entry["name"] for definition in self.option_definitions.values() for entry in definition.get("vars") or []}
+        for name in names & set(resolved):
+            resolved[name] = self._templar.template(resolved[name])
+        return resolved
 
     def keyturn_connection(self, region: t.Optional[str] = None) -> AwsConnection:
         values = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}

@@ -75,6 +75,7 @@ class Runner:
             AWS_CONFIG_FILE=os.path.join(self.tmp, "no-aws-config"),
             AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "no-aws-credentials"),
             AWS_EC2_METADATA_DISABLED="true",
+            KEYTURN_AWS_TOTP_LEDGER_PATH=os.path.join(self.tmp, "totp-ledger.json"),
         )
         if json_output:
             env["ANSIBLE_STDOUT_CALLBACK"] = "keyturn_json"
