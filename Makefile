@@ -61,6 +61,10 @@ docs: collection
 		$(BIN)/ansible-doc keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc keyturn.aws.$$p: ok"; done
 	@for p in $$(ls plugins/lookup/*.py 2>/dev/null | xargs -rn1 basename | sed 's/\.py$$//'); do \
 		$(BIN)/ansible-doc -t lookup keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t lookup keyturn.aws.$$p: ok"; done
+	@for p in $$(ls plugins/filter/*.yml 2>/dev/null | xargs -rn1 basename | sed 's/\.yml$$//'); do \
+		$(BIN)/ansible-doc -t filter keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t filter keyturn.aws.$$p: ok"; done
+	@for r in $$(ls roles); do \
+		$(BIN)/ansible-doc -t role keyturn.aws.$$r > /dev/null || exit 1; echo "ansible-doc -t role keyturn.aws.$$r: ok"; done
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint
