@@ -74,9 +74,9 @@ def dual_pair(mock: AwsMock, iam: t.Any) -> None:
         iam.add_user_to_group(GroupName="payments-app", UserName=user)
         key = iam.create_access_key(UserName=user)["AccessKey"]
         mock.age_key(key["AccessKeyId"], 100)
-        store.write_current(f"{PROD}/{user}", {"kind": "iam_user_key", "access_key_id": key["AccessKeyId"],
-                                              "secret_access_key": key["SecretAccessKey"], "user_name": user,
-                                              "account_id": PROD, "partition": "aws"})
+        record = {"kind": "iam_user_key", "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
+                  "user_name": user, "account_id": PROD, "partition": "aws"}
+        store.write_current(f"{PROD}/{user}", record)
     store.write_current("pairs/payments-app", {
         "kind": "dual_pair", "users": ["app-blue", "app-green"], "active": "app-blue", "inactive": "app-green",
         "swapped_at": None, "rotation_pending": False, "account_id": PROD, "partition": "aws",

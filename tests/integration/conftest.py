@@ -22,6 +22,34 @@ from tools.awsmock.client import AwsMock  # noqa: E402
 
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 BIN = os.path.dirname(sys.executable)
+COUNTS_DIR = os.path.join(ROOT, "build", "test-counts")
+
+
+def record_counts(**counts: int) -> None:
+    """Add to the suite's safety counters (faults injected, runs, bad inputs ...); the totals are
+    printed at the end of the run, also when tests run in several xdist workers."""
+    os.makedirs(COUNTS_DIR, exist_ok=True)
+    with open(os.path.join(COUNTS_DIR, f"{uuid.uuid4().hex}.json"), "w", encoding="utf-8") as handle:
+        json.dump(counts, handle)
+
+
+def pytest_sessionstart(session: t.Any) -> None:
+    if not hasattr(session.config, "workerinput") and os.path.isdir(COUNTS_DIR):
+        for name in os.listdir(COUNTS_DIR):
+            os.unlink(os.path.join(COUNTS_DIR, name))
+
+
+def pytest_terminal_summary(terminalreporter: t.Any) -> None:
+    totals: t.Dict[str, int] = {}
+    if os.path.isdir(COUNTS_DIR):
+        for name in os.listdir(COUNTS_DIR):
+            with open(os.path.join(COUNTS_DIR, name), encoding="utf-8") as handle:
+                for key, value in json.load(handle).items():
+                    totals[key] = totals.get(key, 0) + int(value)
+    if totals:
+        terminalreporter.write_sep("=", "keyturn.aws safety counters")
+        for key in sorted(totals):
+            terminalreporter.write_line(f"{key.replace('_', ' ')}: {totals[key]}")
 
 
 @pytest.fixture(scope="session")

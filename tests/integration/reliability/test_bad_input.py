@@ -10,6 +10,7 @@ import os
 
 import yaml
 
+from conftest import record_counts
 from estate import PLAY_HEAD, Estate
 
 # (task name, module, arguments (merged over a valid base), expected text in msg)
@@ -88,7 +89,7 @@ def test_bad_inputs_fail_cleanly_and_change_nothing(runner, awsmock, account_id)
         assert "Traceback" not in task["msg"] and "module_stderr" not in task, (name, task)
     assert "Traceback" not in result.stdout + result.stderr
     assert snapshot(estate) == before
-    print(f"\nbad input: {len(CASES)} distinct bad inputs rejected, nothing changed")
+    record_counts(bad_inputs_rejected_with_nothing_changed=len(CASES))
 
 
 def test_vault_problems_fail_before_any_change(runner, awsmock, account_id):

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from pairs import SWAP, Pair, sts_identity
+from conftest import record_counts
 from tools.awsmock.client import AwsMock
 
 MODES = ("error", "drop", "hang")
@@ -24,7 +25,7 @@ COUNTS = {"faults": 0, "runs": 0}
 def faultmock():
     with AwsMock() as server:
         yield server
-    print(f"\ndual fault injection: {COUNTS['faults']} faults injected, {COUNTS['runs']} ansible-playbook runs")
+    record_counts(dual_swap_faults_injected=COUNTS["faults"], dual_swap_fault_playbook_runs=COUNTS["runs"])
 
 
 def iso(days_ago=0.0):

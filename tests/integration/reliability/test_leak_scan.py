@@ -14,6 +14,7 @@ import time
 
 import pyotp
 
+from conftest import record_counts
 from estate import PLAY_HEAD, Estate
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -124,4 +125,4 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
             assert not re.search(rf"(?<![0-9]){code}(?![0-9])", text), f"a TOTP code appeared in {where}"
     events = [json.loads(line) for line in audit.splitlines()]
     assert {"access_key_rotated", "access_key_imported"} <= {e["event"] for e in events}
-    print(f"\nleak scan: {len(secrets)} secrets and {len(codes)} TOTP codes searched in {len(haystacks)} outputs")
+    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes))

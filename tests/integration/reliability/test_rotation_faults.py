@@ -14,6 +14,7 @@ import pytest
 
 from estate import ROTATE, Estate, authenticates
 from stores import STORE_TYPES
+from conftest import record_counts
 from tools.awsmock.client import AwsMock
 
 MODES = ("error", "drop", "hang")
@@ -25,7 +26,7 @@ def faultmock():
     """A server of its own: fault rules are global to a server."""
     with AwsMock() as server:
         yield server
-    print(f"\nfault injection: {COUNTS['faults']} faults injected, {COUNTS['runs']} ansible-playbook runs")
+    record_counts(rotation_faults_injected=COUNTS["faults"], rotation_fault_playbook_runs=COUNTS["runs"])
 
 
 def onboard(estate, user):

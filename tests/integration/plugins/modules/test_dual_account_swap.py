@@ -10,6 +10,7 @@ import pytest
 
 from pairs import POLICY, Pair, sts_identity
 
+
 def checked_step(pair, expected_step, check=True, **extra):
     """A check-mode run reports the step and changes nothing; then the real run takes it."""
     planned = None
