@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Options of the modules that issue new access keys (rotate, reconcile, dual swap)."""
+    """Rotation policy options of the modules that issue new access keys (rotate, dual swap)."""
 
     DOCUMENTATION = r"""
 options:
@@ -48,18 +48,4 @@ options:
     description: After retiring the old key, poll STS until it is refused (up to I(verify_timeout)) and report it.
     type: bool
     default: false
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users processed in parallel in one task (1 to 64), sharing one client pool.
-    type: int
-    default: 10
-  audit_log:
-    description: Append a JSON line per event to this file (mode 0600). Never contains a secret.
-    type: path
-  lock_timeout:
-    description: Seconds to wait for another run's lock on a record before failing that user.
-    type: int
-    default: 300
 """

@@ -71,6 +71,7 @@ extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store
   - keyturn.aws.rotation
+  - keyturn.aws.task
 attributes:
   check_mode:
     support: full

@@ -8,18 +8,10 @@ import json
 
 import botocore.exceptions
 
+from estate import PLAY_HEAD
 from stores import StoreUnderTest, aws_client
 
-SWAP = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/keyturn.aws.aws:
-      endpoint_url: "{{ endpoint }}"
-      region: "{{ region }}"
-      access_key: "{{ task_creds.access_key_id }}"
-      secret_key: "{{ task_creds.secret_access_key }}"
-  tasks:
+SWAP = PLAY_HEAD + """
     - name: swap
       keyturn.aws.dual_account_swap:
         pair: "{{ pair }}"

@@ -7,25 +7,21 @@ member's stored key authenticates after every run, and a clean run finishes the 
 from __future__ import annotations
 
 import datetime
-import os
-import signal
 import time
 
 import pytest
 
 from pairs import SWAP, Pair, sts_identity
 from conftest import record_counts
+from faults import MODES, FaultRunner
 from tools.awsmock.client import AwsMock
 
-MODES = ("error", "drop", "hang")
-COUNTS = {"faults": 0, "runs": 0}
 
 
 @pytest.fixture(scope="module")
 def faultmock():
     with AwsMock() as server:
         yield server
-    record_counts(dual_swap_faults_injected=COUNTS["faults"], dual_swap_fault_playbook_runs=COUNTS["runs"])
 
 
 def iso(days_ago=0.0):
@@ -60,41 +56,17 @@ def run_vars(pair):
             "users": pair.users, "store": pair.store.option, "audit_log": pair.audit_log, "grace": 0}
 
 
-def count_calls(runner, server, store_kind, step):
-    pair, _originals = ready_pair(runner, server, f"7{int(time.time() * 1000) % 10 ** 11:011d}", store_kind, step)
-    server.faults([{"index": 10 ** 9, "mode": "error"}])
-    result = runner.playbook(SWAP, run_vars(pair))
-    calls = server.faults()["seq"]
-    server.faults([])
+def count_calls(faults, server, store_kind, step):
+    pair, _originals = ready_pair(faults.runner, server, f"7{int(time.time() * 1000) % 10 ** 11:011d}", store_kind, step)
+    calls, result = faults.count_calls(SWAP, run_vars(pair))
     assert result.task("swap")["step"] == ("swapped" if step == "swap" else "rotated_inactive"), result.task("swap")
     return calls
 
 
-def faulted(runner, server, pair, index, mode):
-    server.faults([{"index": index, "mode": mode}])
-    COUNTS["faults"] += 1
-    COUNTS["runs"] += 1
-    if mode != "hang":
-        runner.playbook(SWAP, run_vars(pair))
-    else:
-        proc = runner.popen(SWAP, run_vars(pair))
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            if server.faults()["hanging"]:
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            time.sleep(0.1)
-        proc.wait(30)
-    fired = server.faults()["fired"]
-    server.faults([])
-    return fired
-
-
-def settle(runner, pair, step):
+def settle(faults, pair, step):
     """Clean runs until the step is done (a faulted swap may need one run to swap, then the state is idle)."""
     for _attempt in range(3):
-        COUNTS["runs"] += 1
-        result = runner.playbook(SWAP, run_vars(pair))
+        result = faults.clean(SWAP, run_vars(pair))
         done = result.task("swap")
         assert not done.get("failed"), done
         if step == "swap" and pair.record()["active"] == pair.users[1]:
@@ -112,14 +84,15 @@ MATRIX = [("file", mode) for mode in MODES] + [("secretsmanager", "error")]
 @pytest.mark.parametrize("store_kind,mode", MATRIX)
 @pytest.mark.parametrize("step", ["swap", "rotate"])
 def test_dual_step_faulted_then_recovered(runner, faultmock, store_kind, step, mode):
-    total = count_calls(runner, faultmock, store_kind, step)
+    faults = FaultRunner(runner, faultmock)
+    total = count_calls(faults, faultmock, store_kind, step)
     for index in range(total):
         account = f"6{index:02d}{abs(hash((store_kind, step, mode))) % 10 ** 9:09d}"
         pair, originals = ready_pair(runner, faultmock, account, store_kind, step)
-        fired = faulted(runner, faultmock, pair, index, mode)
+        fired = faults.run(SWAP, run_vars(pair), index, mode)
         assert fired and fired[0]["index"] == index
         pair.active_works()
-        settle(runner, pair, step)
+        settle(faults, pair, step)
         active, _cred = pair.active_works()
         a, b = pair.users
         keys = pair.keys()
@@ -134,3 +107,4 @@ def test_dual_step_faulted_then_recovered(runner, faultmock, store_kind, step, m
             assert pair.member(a)["access_key_id"] != originals[a]["access_key_id"]
             staged = pair.store.read(f"{pair.account_id}/{a}")
             assert staged.previous["access_key_id"] == originals[a]["access_key_id"], "rotated twice"
+    record_counts(dual_swap_faults_injected=faults.faults, dual_swap_fault_playbook_runs=faults.runs)

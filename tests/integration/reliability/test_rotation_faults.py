@@ -6,8 +6,6 @@ faulted run and after the clean run that follows, the protocol's invariants must
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 import pytest
@@ -15,10 +13,9 @@ import pytest
 from estate import ROTATE, Estate, authenticates
 from stores import STORE_TYPES
 from conftest import record_counts
+from faults import MODES, FaultRunner
 from tools.awsmock.client import AwsMock
 
-MODES = ("error", "drop", "hang")
-COUNTS = {"faults": 0, "runs": 0}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +23,6 @@ def faultmock():
     """A server of its own: fault rules are global to a server."""
     with AwsMock() as server:
         yield server
-    record_counts(rotation_faults_injected=COUNTS["faults"], rotation_fault_playbook_runs=COUNTS["runs"])
 
 
 def onboard(estate, user):
@@ -61,52 +57,29 @@ def check_recovered(estate, user, original):
     assert staged.previous and staged.previous["access_key_id"] == original["access_key_id"], "rotated twice"
 
 
-def calls_in_clean_rotation(runner, server, store_kind):
-    estate = Estate(runner, server, f"9{int(time.time() * 1000) % 10 ** 11:011d}", store_kind)
+def calls_in_clean_rotation(faults, server, store_kind):
+    estate = Estate(faults.runner, server, f"9{int(time.time() * 1000) % 10 ** 11:011d}", store_kind)
     onboard(estate, "probe")
-    server.faults([{"index": 10 ** 9, "mode": "error"}])  # counts calls, never fires
-    result = runner.playbook(ROTATE, rotation_vars(estate, "probe"))
-    calls = server.faults()["seq"]
-    server.faults([])
+    calls, result = faults.count_calls(ROTATE, rotation_vars(estate, "probe"))
     assert result.rc == 0 and result.task("rotate")["users"][0]["action"] == "rotated"
     return calls
-
-
-def faulted_run(runner, server, estate, user, index, mode):
-    server.faults([{"index": index, "mode": mode}])
-    COUNTS["faults"] += 1
-    COUNTS["runs"] += 1
-    if mode != "hang":
-        runner.playbook(ROTATE, rotation_vars(estate, user))
-    else:
-        proc = runner.popen(ROTATE, rotation_vars(estate, user))
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            if server.faults()["hanging"]:
-                os.killpg(proc.pid, signal.SIGKILL)  # the controller dies mid-call
-                break
-            time.sleep(0.1)
-        proc.wait(30)
-    fired = server.faults()["fired"]
-    server.faults([])  # clears the rules and releases the hanging call
-    return fired
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("store_kind", STORE_TYPES)
 def test_every_call_faulted_then_recovered(runner, faultmock, store_kind, mode):
-    total = calls_in_clean_rotation(runner, faultmock, store_kind)
+    faults = FaultRunner(runner, faultmock)
+    total = calls_in_clean_rotation(faults, faultmock, store_kind)
     assert total >= 6  # STS identity, list, create, verify x2, delete (+ store calls for AWS stores)
-    for index in range(int(os.environ.get("FAULT_FROM", "0")), total):
+    for index in range(total):
         account = f"8{index:02d}{abs(hash((store_kind, mode))) % 10 ** 9:09d}"
         estate = Estate(runner, faultmock, account, store_kind)
         user = f"u{index}"
         original = onboard(estate, user)
-        fired = faulted_run(runner, faultmock, estate, user, index, mode)
+        fired = faults.run(ROTATE, rotation_vars(estate, user), index, mode)
         assert fired and fired[0]["index"] == index, f"the fault at call {index} did not fire"
         check_store_works(estate, user)
-        COUNTS["runs"] += 1
-        recovery = runner.playbook(ROTATE, rotation_vars(estate, user))
+        recovery = faults.clean(ROTATE, rotation_vars(estate, user))
         item = recovery.task("rotate")["users"][0]
         assert item["action"] != "failed", (index, fired, item)
         try:
@@ -114,3 +87,4 @@ def test_every_call_faulted_then_recovered(runner, faultmock, store_kind, mode):
         except AssertionError as exc:
             raise AssertionError(f"{exc} after a {mode} fault at call {index} ({fired}); recovery run: {item}; "
                                  f"store: {estate.store.read(estate.name(user))._replace(current=None)}") from None
+    record_counts(rotation_faults_injected=faults.faults, rotation_fault_playbook_runs=faults.runs)
