@@ -45,7 +45,7 @@ chromium:  ## headless Chromium (Debian package) for the report's browser test
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 integration: collection chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
 
 sanity: venv
 	$(BIN)/python tools/stage_collection.py $(SANITY_ROOT)
