@@ -24,7 +24,8 @@ ARGUMENT_SPEC = argument_spec(
 
 def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
     return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
-               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout)
+               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
+               sleep=task.sleep)
 
 
 def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb: str) -> t.Dict[str, t.Any]:

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
+import time
 import typing as t
 import uuid
 
@@ -17,6 +19,9 @@ from ansible_collections.keyturn.aws.plugins.module_utils._partitions import par
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_account_id
+
+# Users that may wait for IAM propagation at once, each on its own thread without a slot.
+MAX_WAITING = 64
 
 STORE_OPTION: t.Dict[str, t.Any] = {"type": "dict", "required": True, "options": STORE_SPEC}
 
@@ -46,6 +51,8 @@ class TaskEnv:
         if not 1 <= concurrency <= 64:
             raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
         self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._holder = threading.local()  # .slot: this thread holds one of the slots
         expected = params.get("account_id")
         if expected is not None:
             check_account_id(expected)
@@ -88,12 +95,36 @@ class TaskEnv:
         except StoreError as exc:
             raise ValidationError(str(exc))
 
+    def sleep(self, seconds: float) -> None:
+        """Wait (e.g. for IAM propagation) without holding one of the task's ``concurrency`` slots."""
+        if not getattr(self._holder, "slot", False):
+            time.sleep(seconds)
+            return
+        self._slots.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self._slots.acquire()
+
     def map(self, fn: t.Callable[[t.Any], t.Dict[str, t.Any]], items: t.Sequence[t.Any]) -> t.List[t.Dict[str, t.Any]]:
-        """Run ``fn`` over ``items`` on the task's bounded pool, results in input order."""
+        """Run ``fn`` over ``items``, results in input order.  At most ``concurrency``
+        users work at once; a user waiting in :meth:`sleep` gives its slot to another,
+        so up to MAX_WAITING users wait for IAM propagation at the same time.
+        ``concurrency: 1`` is strictly one user after the other."""
         if self.concurrency == 1 or len(items) <= 1:
             return [fn(item) for item in items]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
-            return list(pool.map(fn, items))
+
+        def slotted(item: t.Any) -> t.Dict[str, t.Any]:
+            with self._slots:
+                self._holder.slot = True
+                try:
+                    return fn(item)
+                finally:
+                    self._holder.slot = False
+
+        workers = min(len(items), max(self.concurrency, MAX_WAITING))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(slotted, items))
 
 
 def summarize(results: t.Sequence[t.Mapping[str, t.Any]], key: str = "action") -> t.Dict[str, int]:

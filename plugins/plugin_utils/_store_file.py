@@ -28,9 +28,12 @@ This runs on the controller only (it needs the vault secrets).
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
+import json
 import os
 import tempfile
+import threading
 import time
 import typing as t
 
@@ -38,6 +41,8 @@ try:
     import yaml
 
     HAS_YAML = True
+    _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 except ImportError:  # pragma: no cover - reported when the store is built
     HAS_YAML = False
 
@@ -89,6 +94,34 @@ def vault_secrets_from_password(password: str, vault_id: str = "default") -> t.L
     return [(vault_id, VaultSecret(password.encode("utf-8")))]
 
 
+def _parse(text: str) -> t.Any:
+    """The decrypted document: JSON (what this store writes, a subset of YAML) or any YAML (hand-edited)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.load(text, Loader=_LOADER)  # nosec B506 - CSafeLoader/SafeLoader
+    except yaml.YAMLError:
+        if _LOADER is yaml.SafeLoader:
+            raise
+    return yaml.safe_load(text)  # libyaml failed: raise the pure-Python parser's error (its line numbers)
+
+
+def _shallow(records: dict) -> dict:
+    """A copy whose entries can be edited: stage values are only ever replaced, never edited in place."""
+    return {name: dict(entry) for name, entry in records.items()}
+
+
+class _Ticket:
+    __slots__ = ("change", "done", "error")
+
+    def __init__(self, change: t.Callable[[dict], bool]) -> None:
+        self.change = change
+        self.done = False
+        self.error: t.Optional[BaseException] = None
+
+
 def _yaml_line(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:
@@ -121,6 +154,13 @@ class FileStore(Store):
         self.vault_id = vault_id
         self.lock_timeout = lock_timeout
         self._vault_secrets = list(vault_secrets or [])
+        # Decrypted content of the file as last read or written, keyed by the file's identity.
+        self._cache_lock = threading.Lock()
+        self._cache: t.Optional[t.Tuple[t.Tuple[int, int, int, int], dict]] = None
+        # Group commit: changes queued by this process's threads are written together.
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._queue: t.List[_Ticket] = []
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -189,6 +229,11 @@ class FileStore(Store):
         """All records (a fresh plain dict); ``{}`` when the file does not exist."""
         try:
             with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+                with self._cache_lock:
+                    if self._cache is not None and self._cache[0] == ident:
+                        return _shallow(self._cache[1])
                 data = fh.read()
         except FileNotFoundError:
             return {}
@@ -211,13 +256,16 @@ class FileStore(Store):
         except UnicodeDecodeError:
             raise StoreError("the file store %s decrypted, but its content is not UTF-8 text" % self.path) from None
         try:
-            doc = yaml.safe_load(text)
+            doc = _parse(text)
         except yaml.YAMLError as exc:
             # The YAML error text quotes the document: report the line only.
             raise StoreError(
                 "the file store %s decrypted, but its content is not valid YAML%s" % (self.path, _yaml_line(exc))
             ) from None
-        return self._records_of(doc)
+        records = self._records_of(doc)
+        with self._cache_lock:
+            self._cache = (ident, _shallow(records))
+        return records
 
     def _records_of(self, doc: t.Any) -> dict:
         where = "the file store %s" % self.path
@@ -260,12 +308,8 @@ class FileStore(Store):
             raise StoreError("%s is malformed: it holds values that are not plain JSON data (dates, sets ...)" % where) from None
 
     def _dump(self, records: dict) -> bytes:
-        text = yaml.safe_dump(
-            {"format": FORMAT, "records": records},
-            default_flow_style=False,
-            sort_keys=True,
-            allow_unicode=True,
-        )
+        # YAML in its JSON form: valid YAML, and about 8x faster to write than the YAML representer.
+        text = json.dumps({"format": FORMAT, "records": records}, indent=2, sort_keys=True) + "\n"
         return self._encrypt(text)
 
     # -- locking and atomic writes ----------------------------------------
@@ -336,6 +380,9 @@ class FileStore(Store):
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, self.path)
+                st = os.stat(self.path)
+                with self._cache_lock:
+                    self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), _shallow(records))
             except OSError as exc:
                 raise StoreError(
                     "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
@@ -367,11 +414,41 @@ class FileStore(Store):
 
     def _mutate(self, change: t.Callable[[dict], bool]) -> None:
         """Read-modify-write under the lock; ``change`` edits records in place and
-        returns whether anything changed (nothing is written otherwise)."""
-        with self._locked():
-            records = self._load()
-            if change(records):
-                self._write(records)
+        returns whether anything changed (nothing is written otherwise).  Changes
+        that this process's threads queue meanwhile are applied in order and
+        written together (group commit); each call returns once its change is on disk."""
+        ticket = _Ticket(change)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._commit_lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _commit(self, batch: t.List[_Ticket]) -> None:
+        try:
+            with self._locked():
+                records = self._load()
+                changed = False
+                for ticket in batch:
+                    before = _shallow(records)
+                    try:
+                        changed = bool(ticket.change(records)) or changed
+                    except Exception as exc:  # pylint: disable=broad-except  # handed to the caller
+                        records = before
+                        ticket.error = exc
+                if changed:
+                    self._write(records)
+        except StoreError as exc:
+            for ticket in batch:
+                if ticket.error is None:
+                    ticket.error = exc
+        finally:
+            for ticket in batch:
+                ticket.done = True
 
     # -- Store API ---------------------------------------------------------
 
@@ -394,6 +471,7 @@ class FileStore(Store):
         entry = self._load().get(name)
         if not entry:
             return EMPTY
+        entry = copy.deepcopy(entry)
         return StagedRecord(entry.get("current"), entry.get("pending"), entry.get("previous"))
 
     def write_pending(self, name: str, record: dict) -> None:

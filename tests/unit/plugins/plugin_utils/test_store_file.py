@@ -429,3 +429,36 @@ def test_store_file_lease_is_kept_in_the_file(path: str, secrets: list, monkeypa
         store.delete(NAME)
         assert decrypt(path)["records"][NAME]["lease"]["owner"] == "run-3"
     assert decrypt(path)["records"] == {}
+
+
+def test_store_file_threads_group_commit_lose_nothing(path: str, secrets: list) -> None:
+    """Threads of one process share a store: their changes are committed together, none is lost,
+    and a change that fails (a lease held by someone else) fails only its own caller."""
+    import concurrent.futures
+
+    store = FileStore(path, secrets)
+    other = FileStore(path, secrets)
+    with other.lease("acct/busy", "someone-else", 300):
+
+        def work(index: int) -> str:
+            store.write_current(f"acct/user{index}", {"n": index})
+            try:
+                with store.lease("acct/busy", f"me-{index}", 300):
+                    return "leased"
+            except StoreLocked:
+                return "locked"
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(work, range(40)))
+    assert outcomes == ["locked"] * 40
+    fresh = FileStore(path, secrets)
+    assert {name for name in fresh.names() if name.startswith("acct/user")} == {f"acct/user{i}" for i in range(40)}
+    assert all(fresh.read(f"acct/user{i}").current == {"n": i} for i in range(40))
+
+
+def test_store_file_read_returns_independent_copies(path: str, secrets: list) -> None:
+    store = FileStore(path, secrets)
+    store.write_current("acct/u", {"nested": {"a": 1}})
+    first = store.read("acct/u")
+    first.current["nested"]["a"] = 2
+    assert store.read("acct/u").current == {"nested": {"a": 1}}
