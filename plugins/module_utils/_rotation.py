@@ -170,8 +170,12 @@ class UserRotation:
             resumed = self._recover(staged, keys, acting)
             if resumed:
                 return
-            staged = env.store.read(self.name) if not env.check_mode else staged._replace(pending=None)
-            keys = list_keys(iam, self.user) if not env.check_mode else keys
+            if env.check_mode:  # what the real run sees after its clean-up
+                staged = staged._replace(pending=None)
+                keys = [k for k in keys if k.access_key_id not in self.result.get("recovered_orphans", [])]
+            else:
+                staged = env.store.read(self.name)
+                keys = list_keys(iam, self.user)
 
         due, why = self._due(staged, keys, acting)
         current_id = record_key_id(staged.current)
@@ -406,7 +410,7 @@ class UserRotation:
             self.plan.append(f"delete orphan key {key.access_key_id} created by an interrupted run")
         self.plan.append("drop the interrupted run's pending record")
         if env.check_mode:
-            self.result.update(changed=True)
+            self.result.update(changed=True, recovered_orphans=[k.access_key_id for k in orphans])
             return False
         for key in orphans:
             delete_key(iam, self.user, key.access_key_id)
