@@ -17,7 +17,6 @@ from faults import MODES, FaultRunner
 from tools.awsmock.client import AwsMock
 
 
-
 @pytest.fixture(scope="module")
 def faultmock():
     with AwsMock() as server:
