@@ -192,8 +192,8 @@ class Enrolment:
         self.actions.append(action)
         return not self.ctx.check_mode
 
-    # -- state: present -----------------------------------------------------------
-    def _present(self) -> t.Dict[str, t.Any]:
+    def _stored_seed(self) -> t.Tuple[t.Any, t.Optional[dict], t.Optional[str]]:
+        """The seed record of this device (checked to be one, and of this device's serial)."""
         staged = self.store.read(self.name)
         check_kind(self.name, staged, (KIND, INTENT_KIND))
         record = staged.current
@@ -203,6 +203,11 @@ class Enrolment:
                 f"the seed stored under {self.name!r} belongs to the virtual MFA device {stored_serial}, not to "
                 f"{self.serial}; set device_name to match it, or use another seed_name"
             )
+        return staged, record, stored_serial
+
+    # -- state: present -----------------------------------------------------------
+    def _present(self) -> t.Dict[str, t.Any]:
+        staged, record, stored_serial = self._stored_seed()
         user_devices = list_user_devices(self.iam, self.user)
         if user_devices is None:
             raise ValidationError(f"IAM user {self.user!r} does not exist in account {self.account_id}")
@@ -324,15 +329,7 @@ class Enrolment:
 
     # -- state: absent --------------------------------------------------------------
     def _absent(self) -> t.Dict[str, t.Any]:
-        staged = self.store.read(self.name)
-        check_kind(self.name, staged, (KIND, INTENT_KIND))
-        record = staged.current
-        stored_serial = record.get("serial_number") if record else None
-        if stored_serial and stored_serial != self.serial:
-            raise ValidationError(
-                f"the seed stored under {self.name!r} belongs to the virtual MFA device {stored_serial}, not to "
-                f"{self.serial}; set device_name to match it, or use another seed_name"
-            )
+        staged, record, stored_serial = self._stored_seed()
         user_devices = list_user_devices(self.iam, self.user) or []
         device = find_virtual_device(self.iam, self.serial)
         if device is not None and device.user_name and device.user_name != self.user:
