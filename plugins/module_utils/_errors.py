@@ -61,7 +61,7 @@ def error_code(exc: BaseException) -> str:
     """The AWS error code of a botocore ClientError ('' for anything else)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
+        return str((response.get("Error") or {}).get("Code") or "")
     return ""
 
 

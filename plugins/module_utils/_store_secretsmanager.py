@@ -48,6 +48,7 @@ try:
 except ImportError:  # pragma: no cover - reported when the store is built
     HAS_BOTOCORE = False
 
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     LEASE_SUFFIX,
     StagedRecord,
@@ -99,12 +100,6 @@ def _sleep(seconds: float) -> None:
 
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError ('' otherwise)."""
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "")
 
 
 def aws_store_error(

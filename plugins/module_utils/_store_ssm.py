@@ -63,10 +63,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     normalize_record,
     validate_record_name,
 )
-from ansible_collections.keyturn.aws.plugins.module_utils._store_secretsmanager import (
-    aws_store_error,
-    error_code,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
+from ansible_collections.keyturn.aws.plugins.module_utils._store_secretsmanager import aws_store_error
 
 FORMAT = 1
 STANDARD_MAX = 4096
