@@ -103,3 +103,13 @@ class AwsMock:
 
     def age_key(self, access_key_id: str, days: float) -> t.Dict[str, t.Any]:
         return t.cast(t.Dict[str, t.Any], self.control("key_status", {"access_key_id": access_key_id, "age_days": days}))
+
+    def key_state(self, access_key_id: str) -> t.Dict[str, t.Any]:
+        """Status, creation and last use of a key as the server holds them."""
+        return t.cast(t.Dict[str, t.Any], self.control("key_status", {"access_key_id": access_key_id}))
+
+    def set_last_used(self, access_key_id: str, days_ago: t.Optional[float], service: str = "s3",
+                      region: str = "us-east-1") -> t.Dict[str, t.Any]:
+        """Make IAM report the key's last use ``days_ago`` days back (None: never used)."""
+        return t.cast(t.Dict[str, t.Any], self.control("key_status", {
+            "access_key_id": access_key_id, "last_used_days_ago": days_ago, "service": service, "region": region}))

@@ -45,6 +45,7 @@ os.environ.pop("MOTO_ACCOUNT_ID", None)
 
 import moto.core.responses as moto_responses  # noqa: E402  (after the environment is set)
 import moto.iam.access_control as moto_access_control  # noqa: E402
+import moto.iam.models as moto_iam_models  # noqa: E402
 from moto.iam.models import iam_backends  # noqa: E402
 from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
@@ -206,14 +207,25 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
 
 
 def _key_admin(body: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """``{access_key_id, age_days}`` backdates a key's creation (to make it due)."""
+    """``{access_key_id, age_days}`` backdates a key's creation (to make it due);
+    ``last_used_days_ago`` (with ``service``/``region``) sets its last use as IAM
+    reports it (``null`` clears it: never used)."""
     for account in list(iam_backends.values()):
         for partition in ("aws", "aws-cn", "aws-us-gov"):
             key = account[partition].access_keys.get(body["access_key_id"])
             if key is not None:
                 if "age_days" in body:
                     key.create_date = key.create_date - datetime.timedelta(days=float(body["age_days"]))
-                return {"status": key.status, "create_date": key.create_date.isoformat()}
+                if "last_used_days_ago" in body:
+                    ago = body["last_used_days_ago"]
+                    key.last_used = None if ago is None else moto_iam_models.AccessKeyLastUsed(
+                        timestamp=moto_iam_models.utcnow() - datetime.timedelta(days=float(ago)),
+                        service=str(body.get("service") or "s3"), region=str(body.get("region") or "us-east-1"))
+                last = getattr(key, "last_used", None)
+                return {"status": key.status, "create_date": key.create_date.isoformat(),
+                        "last_used": last.timestamp.isoformat() if last is not None else None,
+                        "last_used_service": getattr(last, "service", None),
+                        "last_used_region": getattr(last, "region", None)}
     raise KeyError("unknown access key")
 
 
