@@ -8,7 +8,7 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.keyturn.aws.plugins.plugin_utils import _report
+from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _report_history
 
 
 def _report_data(data: t.Any, **kwargs: t.Any) -> t.Dict[str, t.Any]:
@@ -36,6 +36,27 @@ def access_key_report_html(data: t.Any, **kwargs: t.Any) -> str:
     return _report.render_html(_report_data(data, **kwargs))
 
 
+def access_key_report_file(data: t.Any) -> str:
+    """The file name (without extension) of this run's report in the history."""
+    try:
+        return _report_history.run_basename(_report_data(data))
+    except ValueError as exc:
+        raise AnsibleFilterError(f"keyturn.aws report: {exc}") from exc
+
+
+def access_key_report_plan(data: t.Any) -> t.List[str]:
+    """What the run did or (check mode) would do, one line per account and user; secret-free."""
+    return _report_history.plan_lines(_report_data(data))
+
+
+def access_key_report_index(reports: t.Any, files: t.Optional[t.Sequence[str]] = None,
+                            title: str = "keyturn.aws report history") -> str:
+    """The history index page (trend chart and runs) from a list of report data."""
+    if not isinstance(reports, (list, tuple)):
+        raise AnsibleFilterError("keyturn.aws report index: expected a list of report data")
+    return _report_history.render_index([_report_data(r) for r in reports], files=list(files or []), title=title)
+
+
 class FilterModule:
     """keyturn.aws report filters."""
 
@@ -44,4 +65,7 @@ class FilterModule:
             "access_key_report": access_key_report,
             "access_key_report_json": access_key_report_json,
             "access_key_report_html": access_key_report_html,
+            "access_key_report_file": access_key_report_file,
+            "access_key_report_plan": access_key_report_plan,
+            "access_key_report_index": access_key_report_index,
         }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import typing as t
 import uuid
 
@@ -100,6 +101,11 @@ class Fleet:
     def report(self, name: str) -> t.Dict[str, t.Any]:
         with open(os.path.join(self.report_dir, name + ".json"), encoding="utf-8") as handle:
             return t.cast(t.Dict[str, t.Any], json.load(handle))
+
+    def runs(self, name: str) -> t.List[str]:
+        """The history's file names (without extension) of report ``name``, oldest first."""
+        return sorted(f[:-5] for f in os.listdir(self.report_dir)
+                      if re.fullmatch(re.escape(name) + r"-\d{8}T\d{6}Z(-plan|-failed)?\.json", f))
 
     def secrets(self) -> t.List[str]:
         """Every secret the test knows: admins' and the store's."""

@@ -86,10 +86,12 @@ def test_html_report_renders_in_chromium(runner, awsmock, account_id, chromium, 
         rotate_access_keys_targets=targets, rotate_access_keys_retire="deactivate",
         rotate_access_keys_verify_successes=1, rotate_access_keys_report_name="nightly"))
     assert result.rc != 0  # stranger's unmanaged key fails its rotation, after the report is written
-    report = fleet.report("nightly")
+    (run,) = fleet.runs("nightly")
+    assert run.endswith("-failed")  # kept and marked; no earlier good report to keep as the latest
+    report = fleet.report(run)
     users = users_of(report)
     assert users["main/legacy-etl"]["action"] == "rotated" and users["main/stranger"]["action"] == "failed"
-    page = os.path.join(fleet.report_dir, "nightly.html")
+    page = os.path.join(fleet.report_dir, run + ".html")
 
     profile = str(tmp_path / "chromium-profile")
     shot = str(tmp_path / "report.png")
@@ -117,3 +119,32 @@ def test_html_report_renders_in_chromium(runner, awsmock, account_id, chromium, 
     assert "unmanaged" in dom and "failed" in dom and "aws-cn" in dom
     for secret in fleet.secrets() + [legacy["secret_access_key"]]:
         assert secret not in dom
+    assert_pages_render(fleet, chromium, tmp_path, targets)
+
+
+def assert_pages_render(fleet: Fleet, chromium: str, tmp_path: t.Any, targets: t.List[dict]) -> None:
+    """The plan report of a check-mode run and the history index with its trend, in the browser."""
+    plan = fleet.runner.playbook("keyturn.aws.rotate", fleet.variables(
+        rotate_access_keys_targets=targets, rotate_access_keys_report_name="nightly"), check=True)
+    assert plan.rc != 0  # the stranger's unmanaged key is still a problem in the plan
+    runs = fleet.runs("nightly")
+    assert len(runs) == 2 and runs[1].endswith("-plan"), runs
+    profile = str(tmp_path / "chromium-profile-2")
+    for page, shot_name in ((runs[1] + ".html", "plan-screenshot.png"), ("index.html", "index-screenshot.png")):
+        shot = str(tmp_path / shot_name)
+        shooting = run_chromium(chromium, profile, f"--screenshot={shot}", "--window-size=1280,900",
+                                f"file://{os.path.join(fleet.report_dir, page)}")
+        assert os.path.exists(shot), shooting.stderr[-2000:]
+        assert png_size(shot) == (1280, 900) and os.path.getsize(shot) > 20_000, f"{page}: the screenshot looks blank"
+        shutil.copyfile(shot, os.path.join(os.path.dirname(SCREENSHOT), shot_name))
+    plan_dom = run_chromium(chromium, profile, "--dump-dom", f"file://{os.path.join(fleet.report_dir, runs[1] + '.html')}")
+    assert "Plan only (check mode)" in plan_dom.stdout and "Planned action" in plan_dom.stdout
+    index_dom = run_chromium(chromium, profile, "--dump-dom", f"file://{os.path.join(fleet.report_dir, 'index.html')}")
+    dom = index_dom.stdout
+    assert "keyturn.aws report history" in dom and ">nightly<" in dom
+    assert f'href="{runs[0]}.html"' in dom and f'href="{runs[1]}.html"' in dom
+    assert 'class="run run-failed"' in dom and 'class="run run-plan"' in dom
+    assert dom.count('class="point-failed"') == 1  # the trend holds the real run only, not the plan
+    for secret in fleet.secrets():
+        assert secret not in dom and secret not in plan_dom.stdout
+

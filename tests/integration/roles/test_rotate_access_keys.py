@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import time
 import typing as t
@@ -117,10 +118,21 @@ def test_rotate_across_partitions_idempotent_and_check_mode(runner, awsmock, acc
     assert plan.rc == 0, plan.stdout[-4000:]
     lines = summary_lines(plan)
     assert "2 to rotate" in lines[0] and "2 overdue, 1 due soon" in lines[0], lines
-    assert lines[1] == "plan only (check mode), no report file written"
+    assert re.fullmatch(r"report: .*/rotation-\d{8}T\d{6}Z-plan\.html \(plan\); history: .*/index\.html", lines[1]), lines
     assert stats(plan)["changed"] == 1  # only the rotate task, reporting its plan
     assert fleet.state() == before
-    assert report_texts(fleet, "rotation") == report_before
+    assert report_texts(fleet, "rotation") == report_before  # the latest report is not a plan
+    # The plan is printed per account and user with the key ids (from the secret-free report) ...
+    printed = "\n".join(role_task(plan, "Show the plan per account and user (secret-free, from the report)")["msg"])
+    assert printed.startswith("PLAN (check mode, nothing changed): ")
+    for name in ("backup-agent", "cn-app"):
+        assert re.search(rf"  {name}: would be rotated - .*; keys: {stored[name]} \(Active, \d+ d, stored\)", printed), printed
+        assert f"the old key {stored[name]}" in printed
+    assert re.search(r"  ci-deployer: skipped", printed)
+    # ... and kept as the plan report, listed in the index next to the real runs.
+    plans = [f for f in os.listdir(fleet.report_dir) if re.fullmatch(r"rotation-\d{8}T\d{6}Z-plan\.(json|html)", f)]
+    assert len(plans) == 2, sorted(os.listdir(fleet.report_dir))
+    assert_no_secret(fleet, plan.stdout, plan.stderr, *report_texts(fleet, plans[0][:-5]))
 
     # 4. The real run rotates exactly what is due.
     third = timed(fleet, "keyturn.aws.rotate", **FAST)
@@ -138,6 +150,16 @@ def test_rotate_across_partitions_idempotent_and_check_mode(runner, awsmock, acc
     assert report["summary"]["due_soon"] == 1 and report["summary"]["overdue"] == 0
     assert [b["count"] for b in report["age_buckets"]] == [4, 0, 1, 0]
     assert_no_secret(fleet, third.stdout, third.stderr, *report_texts(fleet, "rotation"))
+    # History: every run kept (three real runs and the plan), the index lists them with the trend.
+    runs = sorted(f for f in os.listdir(fleet.report_dir) if re.fullmatch(r"rotation-\d{8}T\d{6}Z(-plan)?\.json", f))
+    assert len(runs) == 4, runs
+    with open(os.path.join(fleet.report_dir, "index.html"), encoding="utf-8") as handle:
+        index = handle.read()
+    for run in runs:
+        assert f'href="{run[:-5]}.html"' in index
+    assert index.count('class="run run-ok"') == 3 and index.count('class="run run-plan"') == 1
+    assert index.count('class="point-rotated"') == 3  # the trend has the three real runs, not the plan
+    assert_no_secret(fleet, index)
     with open(fleet.audit_log, encoding="utf-8") as handle:
         audit = handle.read()
     assert_no_secret(fleet, audit)
@@ -168,7 +190,10 @@ def test_verify_reconcile_discover_and_failing_target(runner, awsmock, account_i
         failure["msg"]
     assert fleet.state() == before
     assert stats(verified)["changed"] == 0
-    report = fleet.report("verification")
+    # A failed run is kept and marked in the history; with no good run before it there is no latest report.
+    (failed_run,) = fleet.runs("verification")
+    assert failed_run.endswith("-failed") and not os.path.exists(os.path.join(fleet.report_dir, "verification.json"))
+    report = fleet.report(failed_run)
     assert report["kind"] == "verification" and report["summary"]["errors"] == 1
     users = users_of(report)
     assert users["main/app-good"]["status"] == "valid" and users["main/app-good"]["age_class"] == "overdue"
@@ -177,7 +202,22 @@ def test_verify_reconcile_discover_and_failing_target(runner, awsmock, account_i
     assert "action" not in users["main/app-good"]
     wrong_target = report["targets"][-1]
     assert wrong_target["name"] == "wrong-account" and "reach account" in wrong_target["error"]
-    assert_no_secret(fleet, verified.stdout, verified.stderr, *report_texts(fleet, "verification"))
+    assert_no_secret(fleet, verified.stdout, verified.stderr, *report_texts(fleet, failed_run))
+
+    # A good run becomes the latest; a failed run after it never replaces it, and the index marks both.
+    good_run = fleet.runner.playbook("keyturn.aws.verify", fleet.variables(rotate_access_keys_targets=targets))
+    assert good_run.rc == 0, good_run.stdout[-4000:]
+    latest = report_texts(fleet, "verification")
+    again = fleet.runner.playbook("keyturn.aws.verify", fleet.variables(rotate_access_keys_targets=targets + [wrong],
+                                                                        rotate_access_keys_report_keep=2))
+    assert again.rc != 0
+    assert report_texts(fleet, "verification") == latest
+    # rotate_access_keys_report_keep: 2 pruned the oldest run (both of its files).
+    assert [run.endswith("-failed") for run in fleet.runs("verification")] == [False, True]
+    assert not any(f.startswith(failed_run) for f in os.listdir(fleet.report_dir))
+    with open(os.path.join(fleet.report_dir, "index.html"), encoding="utf-8") as handle:
+        index = handle.read()
+    assert index.count('class="run run-failed"') == 1 and index.count('class="run run-ok"') == 1
 
     # Reconcile repairs the broken credential and leaves working ones alone (even overdue: that is rotation).
     reconciled = fleet.runner.playbook("keyturn.aws.reconcile", fleet.variables(rotate_access_keys_targets=targets,

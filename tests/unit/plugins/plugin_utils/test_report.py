@@ -290,7 +290,8 @@ def test_html_is_self_contained_with_chart_and_header(report: t.Dict[str, t.Any]
 # -- filters ----------------------------------------------------------------------------------------------------------
 def test_filters() -> None:
     filters = FilterModule().filters()
-    assert set(filters) == {"access_key_report", "access_key_report_json", "access_key_report_html"}
+    assert set(filters) == {"access_key_report", "access_key_report_json", "access_key_report_html", "access_key_report_file",
+                            "access_key_report_plan", "access_key_report_index"}
     built = filters["access_key_report"](rotation_steps(), kind="rotation", generated_at=NOW)
     assert built == _report.build_report(rotation_steps(), generated_at=NOW)
     assert json.loads(filters["access_key_report_json"](built)) == built
