@@ -262,7 +262,9 @@ def _error_of(result: t.Optional[t.Mapping[str, t.Any]], step: str) -> t.Optiona
     if not _used(result):
         return None
     result = t.cast(t.Mapping[str, t.Any], result)
-    if result.get("failed") and _per_user(result) is None:
+    # ``failed_when: false`` (the role's steps) keeps the module's message but clears ``failed``.
+    failed = result.get("failed") or (result.get("failed_when_result") is False and result.get("msg"))
+    if failed and _per_user(result) is None:
         return f"{step}: {result.get('msg') or 'failed'}"
     return None
 
@@ -440,9 +442,15 @@ def build_report(
 def problems(targets: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     """What makes the run fail: target errors and users whose rotation or repair failed."""
     found: t.List[str] = []
+    same: t.Dict[str, t.List[str]] = {}  # one configuration mistake shared by many targets is told once
     for target in targets:
         if target.get("error"):
-            found.append(f"{target.get('name')}: {target.get('error')}")
+            same.setdefault(str(target.get("error")), []).append(str(target.get("name")))
+    for target in targets:
+        names = same.get(str(target.get("error")), []) if target.get("error") else []
+        if names and names[0] == str(target.get("name")):
+            found.append(f"{names[0]}: {target.get('error')}" if len(names) == 1
+                         else f"{', '.join(names)} ({len(names)} targets): {target.get('error')}")
         for user in target.get("users") or []:
             if user.get("action") == "failed":
                 found.append(f"{target.get('name')} / {user.get('user_name')}: {user.get('reason') or 'failed'}")

@@ -249,3 +249,50 @@ def test_verify_reconcile_discover_and_failing_target(runner, awsmock, account_i
     assert users["main/app-good"]["keys"][0]["managed"] is True
     assert users["main/app-good"]["keys"][0]["age_class"] == "overdue"
     assert_no_secret(fleet, discovered.stdout, discovered.stderr, *report_texts(fleet, "inventory"))
+
+
+def test_configuration_mistake_is_told_once_and_stops_its_targets(runner, awsmock, account_id):
+    """A wrong vault password breaks every target in the first step: the run stops those targets there (no rotate,
+    no second verification), says it once, prints no "...ignoring", and writes the failed run's report."""
+    fleet = Fleet(runner, awsmock, account_id)
+    fleet.onboard(fleet.main, "app", age_days=100)
+    fleet.onboard(fleet.china, "cn-app", age_days=100)
+    fleet.users = {"main": ["app"], "china": ["cn-app"]}
+    targets = [tg for tg in fleet.targets() if tg["name"] in ("main", "china")]
+    wrong = runner.write("wrong-vault-password", "not-the-password\n")
+    before = fleet.state()
+    result = fleet.runner.playbook("keyturn.aws.rotate", fleet.variables(rotate_access_keys_targets=targets),
+                                   json_output=False, vault=False, args=["--vault-password-file", wrong])
+    assert result.rc != 0
+    assert fleet.state() == before
+    out = result.stdout + result.stderr
+    assert "...ignoring" not in out
+    assert "Decryption failed" in out or "decrypt" in out, out[-3000:]
+    told = [line for line in out.splitlines() if "decrypt" in line.lower()]
+    # One failure, naming both targets once (ansible-core prints a failed task as "fatal: ..." plus "[ERROR]: ...").
+    fatal = [line for line in told if line.startswith(("fatal:", "failed:"))]
+    assert len(fatal) == 1 and fatal[0].startswith("fatal: [localhost]"), told
+    assert all(line.startswith(("fatal:", "[ERROR]: Task failed:")) for line in told) and len(told) <= 2, told
+    assert "main, china (2 targets): verify_before:" in fatal[0]
+    # Both targets stopped at the first step: the rotation and the later steps skipped them.
+    assert re.search(r"TASK \[keyturn\.aws\.rotate_access_keys : Rotate the keys that are due\][^\n]*\n"
+                     r"(skipping: \[localhost\] => \(item=[^\n]*\n){2}skipping: \[localhost\]", out), out[-5000:]
+    (run,) = fleet.runs("rotation")
+    assert run.endswith("-failed") and fleet.report(run)["summary"]["errors"] == 2
+    assert_no_secret(fleet, out)
+
+
+def test_target_mistakes_fail_before_anything_runs(runner, awsmock, account_id):
+    fleet = Fleet(runner, awsmock, account_id)
+    fleet.onboard(fleet.main, "app", age_days=100)
+    fleet.users = {"main": ["app"]}
+    (target,) = [tg for tg in fleet.targets() if tg["name"] == "main"]
+    bad = [dict(target, account_id=account_id[:11]), dict(target, name="typo", region="us-east1")]
+    before = fleet.state()
+    result = fleet.runner.playbook("keyturn.aws.rotate", fleet.variables(rotate_access_keys_targets=bad))
+    assert result.rc != 0 and fleet.state() == before
+    failure = role_task(result, "Check the targets and the store")
+    assert failure["msg"] == ("rotate_access_keys: target main: account_id must be 12 digits, got 11 characters; "
+                              "target typo: region \"us-east1\" is not a region name (like us-east-1, cn-north-1, "
+                              "us-gov-west-1)")
+    assert not os.path.exists(fleet.report_dir)  # stopped before any step
