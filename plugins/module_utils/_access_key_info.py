@@ -98,5 +98,5 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         "unmanaged": sum(1 for k in keys if k["managed"] is False),
         "never_used": sum(1 for k in keys if k.get("last_used") and not k["last_used"]["date"]),
     }
-    return {"changed": False, "users": results, "summary": summary, "account_id": task.account_id,
+    return {"changed": False, "users": results, "summary": summary, "account_id": task.account_id, "account_alias": task.account_alias(),
             "partition": task.partition}

@@ -113,7 +113,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
 
     results = task.map(reconcile, targets)
     out: t.Dict[str, t.Any] = {"changed": any(r["changed"] for r in results), "users": results,
-                               "summary": summarize(results), "account_id": task.account_id,
+                               "summary": summarize(results), "account_id": task.account_id, "account_alias": task.account_alias(),
                                "partition": task.partition}
     if any(r["action"] == "failed" for r in results):
         out.update(failed=True, msg=failure_message(results))

@@ -40,7 +40,7 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
         "changed": any(r["changed"] for r in results),
         "users": results,
         "summary": summarize(results),
-        "account_id": task.account_id,
+        "account_id": task.account_id, "account_alias": task.account_alias(),
         "partition": task.partition,
     }
     if ctx.diff:

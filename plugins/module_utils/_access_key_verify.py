@@ -91,7 +91,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
                          store_name=item["store_name"], status=item["status"], access_key_id=item["access_key_id"],
                          drift=len(item["drift"]))
     out: t.Dict[str, t.Any] = {"changed": False, "users": results, "summary": summary,
-                               "account_id": task.account_id, "partition": task.partition}
+                               "account_id": task.account_id, "account_alias": task.account_alias(), "partition": task.partition}
     bad = [r for r in results if not r["valid"]]
     out["msg"] = f"{summary.get('valid', 0)} valid, {len(bad)} not valid, {summary['drift']} with drift"
     if bad and params.get("fail_on_invalid"):

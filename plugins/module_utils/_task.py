@@ -11,7 +11,7 @@ import typing as t
 import uuid
 
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
-from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
+from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection, aws_call_errors
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
@@ -81,6 +81,17 @@ class TaskEnv:
         self.lock_timeout = float(300 if lock_timeout is None else lock_timeout)
         if self.lock_timeout < 0:
             raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
+
+    def account_alias(self) -> t.Optional[str]:
+        """The account's IAM alias (``ListAccountAliases``, read once per task), as privileged-access managers
+        name accounts; None when it has none or the identity may not read it."""
+        if not hasattr(self, "_alias"):
+            try:
+                aliases = self.conn.client("iam").list_account_aliases().get("AccountAliases") or []
+            except aws_call_errors():
+                aliases = []
+            self._alias: t.Optional[str] = str(aliases[0]) if aliases else None
+        return self._alias
 
     def require_store(self) -> Store:
         if self.store is None:

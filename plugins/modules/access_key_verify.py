@@ -59,6 +59,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+account_alias:
+  description:
+    - The IAM alias of the account (C(ListAccountAliases), read once per task), as privileged-access managers
+      name accounts. Null when the account has none or the identity may not read it.
+  returned: always
+  type: str
+  sample: acme-production
 users:
   description: One entry per user, in the order of I(users).
   returned: always

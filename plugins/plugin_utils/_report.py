@@ -85,6 +85,7 @@ SUMMARY_KEYS = ("targets", "accounts", "errors") + TARGET_SUMMARY_KEYS
 TARGET_SCHEMA: Schema = {
     "name": "text",
     "account_id": "str",
+    "account_alias": "str",
     "partition": "str",
     "region": "str",
     "role_arn": "str",
@@ -377,6 +378,7 @@ def build_report(
         region = target.get("region")
         partition = next((r.get("partition") for r in used.values() if r.get("partition")), None) or _partition_of(region)
         account_id = next((r.get("account_id") for r in used.values() if r.get("account_id")), None) or target.get("account_id")
+        alias = next((r.get("account_alias") for r in used.values() if r.get("account_alias")), None)
         target_max_age = _coerce("int", target.get("max_age_days"))
         target_max_age = max_age_days if target_max_age is None else target_max_age
         assume_role = target.get("assume_role")
@@ -408,6 +410,7 @@ def build_report(
         targets.append({
             "name": label,
             "account_id": account_id,
+            "account_alias": alias,
             "partition": partition,
             "region": region,
             "role_arn": assume_role.get("role_arn") if isinstance(assume_role, t.Mapping) else None,
@@ -732,7 +735,7 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
     headers.append("Details")
     for target in data.get("targets") or []:
         sub = " ".join(f'<span class="pill">{_e(v)}</span>' for v in (
-            target.get("account_id"), target.get("partition"), target.get("region")) if v)
+            target.get("account_alias"), target.get("account_id"), target.get("partition"), target.get("region")) if v)
         role = f'<span class="pill">via {_e(target.get("role_arn"))}</span>' if target.get("role_arn") else ""
         out.append(f'<section class="target"><h2>{_e(target.get("name"))}{sub}{role}'
                    f'<span class="sub">max age {_e(target.get("max_age_days"))} days</span></h2>')

@@ -167,7 +167,8 @@ def plan_lines(report: t.Mapping[str, t.Any]) -> t.List[str]:
     plan = bool(data.get("check_mode"))
     lines = [("PLAN (check mode, nothing changed): " if plan else "") + str(data.get("headline") or "")]
     for target in data.get("targets") or []:
-        where = " ".join(str(v) for v in (target.get("account_id"), target.get("partition"), target.get("region")) if v)
+        where = " ".join(str(v) for v in (target.get("account_alias"), target.get("account_id"), target.get("partition"),
+                                          target.get("region")) if v)
         lines.append(f"{target.get('name')} [{where}]" + (f": ERROR {target.get('error')}" if target.get("error") else ""))
         for user in target.get("users") or []:
             action = user.get("action") or user.get("status") or "-"

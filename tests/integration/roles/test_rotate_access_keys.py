@@ -60,6 +60,9 @@ def test_rotate_across_partitions_idempotent_and_check_mode(runner, awsmock, acc
         "govcloud": [fleet.gov.user("gov-app")],
     }
 
+    fleet.main.iam.create_account_alias(AccountAlias="acme-main")
+    fleet.china.iam.create_account_alias(AccountAlias="acme-china")
+
     # 1. First run: every user gets a managed key, in every partition, one account through assume_role.
     first = timed(fleet, "keyturn.aws.rotate", **FAST)
     assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
@@ -73,6 +76,10 @@ def test_rotate_across_partitions_idempotent_and_check_mode(runner, awsmock, acc
         "govcloud": (fleet.gov.account_id, "aws-us-gov", "us-gov-west-1"),
     }
     assert targets["member"]["role_arn"] == fleet.role_arn and targets["main"]["role_arn"] is None
+    # Accounts are named by their IAM alias as well as their id (none for accounts without one).
+    assert {name: tg["account_alias"] for name, tg in targets.items()} == {
+        "main": "acme-main", "member": None, "china": "acme-china", "govcloud": None}
+    assert '<span class="pill">acme-china</span>' in report_texts(fleet, "rotation")[1]
     users = users_of(report)
     assert set(users) == {"main/ci-deployer", "main/backup-agent", "member/etl-loader", "china/cn-app",
                           "govcloud/gov-app"}
