@@ -117,6 +117,16 @@ def run_demo(mock: AwsMock, estate: t.Dict[str, t.Any], run: int) -> t.Dict[str,
         return t.cast(t.Dict[str, t.Any], json.load(handle))
 
 
+def rotating_run(reports: str) -> str:
+    """The HTML page of the newest run in the history that rotated keys (the first demo run)."""
+    for name in sorted(os.listdir(reports), reverse=True):
+        if name.startswith("rotation-") and name.endswith(".json"):
+            with open(os.path.join(reports, name), encoding="utf-8") as handle:
+                if json.load(handle)["summary"].get("rotated"):
+                    return name[:-5] + ".html"
+    return "rotation.html"
+
+
 def main() -> int:
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -144,14 +154,18 @@ def main() -> int:
     print("\n=== keyturn.aws demo summary ===")
     for label, summary in (("run 1", first), ("run 2", second)):
         print(f"{label}: " + ", ".join(f"{k}={v}" for k, v in summary["counts"].items()))
+    print("(records_changed counts users and store records; the play recap's changed= counts tasks)")
     print(f"AWS calls served by the local server: {calls}")
     print(f"store (vault-encrypted): {os.path.join(OUT, 'credentials.vault.yml')}")
     print(f"audit log:               {os.path.join(OUT, 'audit.jsonl')}")
     print(f"dual pair payments-app:  run 1 {first['dual']}, run 2 {second['dual']} (active now {second['active']})")
     print(f"TOTP code for the root account seed: fetched through the lookup, expires {first['totp_expires_at']} "
           "(codes are never displayed)")
-    print(f"report:                  {os.path.join(OUT, 'reports', 'rotation.html')}")
-    if second["counts"].get("changed", 0):
+    reports = os.path.join(OUT, "reports")
+    print(f"report history:          {os.path.join(reports, 'index.html')}")
+    print(f"the run that rotated:    {os.path.join(reports, rotating_run(reports))}")
+    print(f"latest good report:      {os.path.join(reports, 'rotation.html')}")
+    if second["counts"].get("records_changed", 0):
         print("second run changed something that was not due")
         return 1
     print("second run: nothing changed (idempotent)")
