@@ -13,11 +13,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium
+.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench clean chromium
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
 	@echo "make test         sanity + lint + units + integration"
+	@echo "make aws          only the local test AWS, to try the example playbooks against it"
 	@echo "make sanity | lint | units | integration | docs | changelog | bench | clean"
 
 $(VENV)/.stamp: requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
@@ -34,6 +35,9 @@ collection: venv
 
 demo: collection
 	$(BIN)/python -m tools.demo
+
+aws: collection  ## only the local test AWS, with variables for the example playbooks (Ctrl-C stops it)
+	$(BIN)/python -m tools.local_aws
 
 test: sanity lint changelog docs units integration
 	@echo "make test: all suites passed"
