@@ -50,6 +50,8 @@ def install_chromium() -> str:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
+    if os.environ.get("KEYTURN_SKIP_BROWSER"):
+        pytest.skip("SKIP_BROWSER=1: the browser test of the HTML reports was left out on request")
     path = find_chromium()
     if path is None:
         reason = install_chromium()
