@@ -25,10 +25,12 @@ import socket
 import time
 import typing as t
 
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, describe_store_call_error
+
 STAGES = ("current", "pending", "previous")
 
 
-class StoreError(Exception):
+class StoreError(KeyturnError):
     """A store could not be read or written.  The message never contains a secret."""
 
 
@@ -214,3 +216,9 @@ def locked_error(name: str, where: str, lease: dict) -> StoreLocked:
         "the record %r in the %s is leased by %r until %s: another run is working on it; "
         "retry later (a crashed run's lease expires by itself)" % (name, where, lease.get("owner"), expires)
     )
+
+
+def aws_store_error(service: str, operation: str, target: str, exc: BaseException,
+                    hints: t.Mapping[str, str]) -> StoreError:
+    """The StoreError for a failed AWS call of a store (see ``_errors.describe_store_call_error``)."""
+    return StoreError(describe_store_call_error(service, operation, target, exc, hints))

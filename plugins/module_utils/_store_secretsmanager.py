@@ -49,12 +49,13 @@ except ImportError:  # pragma: no cover - reported when the store is built
     HAS_BOTOCORE = False
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (  # aws_store_error: also imported from here
     LEASE_SUFFIX,
     StagedRecord,
     Store,
     StoreError,
     StoreLocked,
+    aws_store_error,
     check_owner,
     check_ttl,
     lease_is_live,
@@ -74,21 +75,6 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]*$")
 _CREATE_RETRIES = 10  # a force-deleted name can take a few seconds before it can be created again
 _CREATE_RETRY_DELAY = 1.0
 
-# Error codes whose AWS message may be shown (they never echo request parameters).
-_SHOW_MESSAGE = frozenset(("AccessDenied", "AccessDeniedException"))
-_SAFE_BOTOCORE = (
-    "NoCredentialsError",
-    "PartialCredentialsError",
-    "NoRegionError",
-    "EndpointConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "SSLError",
-    "ProxyConnectionError",
-    "CredentialRetrievalError",
-    "ProfileNotFound",
-)
-
 
 def _now() -> float:
     return time.time()
@@ -100,49 +86,6 @@ def _sleep(seconds: float) -> None:
 
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
-
-
-def aws_store_error(
-    service: str,
-    operation: str,
-    target: str,
-    exc: BaseException,
-    hints: t.Mapping[str, str],
-) -> StoreError:
-    """A StoreError for a failed AWS call: service, operation, target, AWS error code, hint.
-
-    The AWS message is only shown for access-denied errors (it names the
-    principal and the action); other messages can echo request parameters (a
-    secret value) and are left out.  botocore errors likewise.
-    """
-    if HAS_BOTOCORE and isinstance(exc, ClientError):
-        code = error_code(exc) or "UnknownError"
-        msg = "%s %s on %s failed: %s" % (service, operation, target, code)
-        if code in _SHOW_MESSAGE:
-            aws_message = str((exc.response.get("Error") or {}).get("Message") or "")
-            if aws_message:
-                msg += " (%s)" % aws_message
-        hint = hints.get(code)
-        if hint is None and code in ("AccessDenied", "AccessDeniedException"):
-            hint = "the store's AWS identity needs %s:%s on %s" % (service, operation, target)
-        if hint is None and code in ("ThrottlingException", "Throttling", "TooManyUpdates", "ThrottledException"):
-            hint = "AWS throttled the store's calls; retry later or raise botocore's retry settings"
-        if hint is None and code in (
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-            "ExpiredTokenException",
-            "ExpiredToken",
-            "InvalidSignatureException",
-            "SignatureDoesNotMatch",
-        ):
-            hint = "the credentials used for the store are invalid or expired (the store uses the base credentials, before assume_role)"
-        if hint:
-            msg += ": " + hint
-        return StoreError(msg)
-    kind = exc.__class__.__name__
-    if kind in _SAFE_BOTOCORE:
-        return StoreError("%s %s on %s failed: %s: %s" % (service, operation, target, kind, exc))
-    return StoreError("%s %s on %s failed: %s" % (service, operation, target, kind))
 
 
 _HINTS = {

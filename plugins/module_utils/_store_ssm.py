@@ -56,6 +56,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     Store,
     StoreError,
     StoreLocked,
+    aws_store_error,
     check_owner,
     check_ttl,
     lease_is_live,
@@ -64,7 +65,6 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     validate_record_name,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_secretsmanager import aws_store_error
 
 FORMAT = 1
 STANDARD_MAX = 4096

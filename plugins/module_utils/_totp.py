@@ -56,6 +56,8 @@ except ImportError:  # pragma: no cover - exercised only without pyotp
     pyotp = None
     HAS_PYOTP = False
 
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
+
 
 DEFAULT_DIGITS = 6
 DEFAULT_PERIOD = 30
@@ -77,7 +79,7 @@ _SEPARATORS = " -\t\r\n\v\f"
 _MIN_SEED_CHARS = -(-MIN_SEED_BITS // 5)  # 23 base32 characters
 
 
-class TotpError(Exception):
+class TotpError(KeyturnError):
     """Invalid TOTP input or a code could not be issued.
 
     Messages never contain a seed or a code.

@@ -149,15 +149,12 @@ class Enrolment:
     # -- entry point ------------------------------------------------------------
     def run(self) -> t.Dict[str, t.Any]:
         work = self._present if self.state == "present" else self._absent
-        try:
-            self.task.preflight_store(self.name)
-            if self.ctx.check_mode:
+        self.task.preflight_store(self.name)
+        if self.ctx.check_mode:
+            before = work()
+        else:  # a StoreError (StoreLocked: another run works on this seed) is a KeyturnError: a clean failure
+            with self.store.lease(self.name, self.task.run_id, LEASE_TTL):
                 before = work()
-            else:
-                with self.store.lease(self.name, self.task.run_id, LEASE_TTL):
-                    before = work()
-        except StoreError as exc:  # StoreLocked included: another run works on this seed
-            raise ValidationError(str(exc)) from None
         return self._result(before)
 
     def _result(self, before: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
