@@ -18,6 +18,7 @@ Leases (``lease``) serialise work on one name across processes and hosts.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import os
 import re
@@ -36,6 +37,10 @@ class StoreError(KeyturnError):
 
 class StoreLocked(StoreError):
     """Another run holds the lease on this name."""
+
+
+class LeaseTimeout(KeyturnError):
+    """Another run held the lease on a name for longer than the task's lock_timeout."""
 
 
 class StagedRecord(t.NamedTuple):
@@ -173,6 +178,31 @@ def lease_owner(run_id: str) -> str:
     """The lease owner of a run: ``<host>:<pid>:<run_id>``, so a lease left by a
     process that died on this host can be taken over at once (see lease_is_live)."""
     return "%s:%d:%s" % (socket.gethostname(), os.getpid(), run_id)
+
+
+@contextlib.contextmanager
+def waiting_lease(store: Store, name: str, run_id: str, ttl: int, timeout: float, what: t.Optional[str] = None,
+                  sleep: t.Callable[[float], None] = time.sleep,
+                  clock: t.Callable[[], float] = time.monotonic) -> t.Iterator[None]:
+    """Hold the lease on ``name`` (owner ``lease_owner(run_id)``) for the block.
+
+    While another live run holds it, try again every second for up to
+    ``timeout`` seconds, then raise LeaseTimeout naming ``what`` (default: the
+    name).  Only taking the lease is retried: errors of the block propagate.
+    """
+    owner = lease_owner(run_id)
+    deadline = clock() + timeout
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(store.lease(name, owner, ttl))
+                break
+            except StoreLocked:
+                if clock() >= deadline:
+                    raise LeaseTimeout(f"another run holds the lock on {what or name} (waited {timeout:g}s); "
+                                       "try again when it has finished") from None
+                sleep(1.0)
+        yield
 
 
 def owner_is_dead(owner: object) -> bool:

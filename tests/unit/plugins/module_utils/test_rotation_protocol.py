@@ -596,3 +596,21 @@ def test_a_failure_in_check_mode_writes_no_audit_event(make, aws, store, audit_p
     result = make(check_mode=True).run()
     aws.done()
     assert result["action"] == "failed" and events(audit_path) == []
+
+
+def test_waiting_lease_retries_only_the_taking_of_the_lease(store, sleeper):
+    from ansible_collections.keyturn.aws.plugins.module_utils._store_base import LeaseTimeout, StoreLocked, waiting_lease
+
+    store.leases[NAME] = {"owner": "other-host:1:run-x", "expires": 1e12}
+    ticks = iter(range(100))
+    with pytest.raises(LeaseTimeout) as caught:
+        with waiting_lease(store, NAME, RUN, 60, 2.5, sleep=sleeper, clock=lambda: float(next(ticks))):
+            raise AssertionError("never entered")
+    assert caught.value.msg == f"another run holds the lock on {NAME} (waited 2.5s); try again when it has finished"
+    assert sleeper.waits == [1.0, 1.0]
+    del store.leases[NAME]
+    with pytest.raises(StoreLocked):  # an error of the block is not a reason to wait
+        with waiting_lease(store, NAME, RUN, 60, 30, what="pair x", sleep=sleeper):
+            assert store.leases[NAME]["owner"] == lease_owner(RUN)
+            raise StoreLocked("raised inside")
+    assert sleeper.waits == [1.0, 1.0] and store.leases == {}
