@@ -42,48 +42,23 @@ class AwsCallError(KeyturnError):
     """Any other AWS API failure."""
 
 
-AUTH_ERROR_CODES = frozenset(
-    (
-        "InvalidClientTokenId",
-        "SignatureDoesNotMatch",
-        "UnrecognizedClientException",
-        "InvalidAccessKeyId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidToken",
-        "AuthFailure",
-        "InvalidSignatureException",
-    )
-)
+AUTH_ERROR_CODES = frozenset((
+    "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidAccessKeyId", "ExpiredToken",
+    "ExpiredTokenException", "InvalidToken", "AuthFailure", "InvalidSignatureException",
+))
 ACCESS_DENIED_CODES = frozenset(("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"))
 # AWS did nothing and asks to slow down: safe to retry any call.
-THROTTLE_CODES = frozenset(
-    (
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "TooManyUpdates",
-    )
-)
+THROTTLE_CODES = frozenset((
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+    "TooManyUpdates",
+))
 # A server-side failure: the request may or may not have been carried out.
 SERVER_ERROR_CODES = frozenset(("InternalFailure", "ServiceUnavailable", "InternalError"))
 # botocore errors whose text is safe to show (it never echoes request parameters).
-SAFE_BOTOCORE_ERRORS = frozenset(
-    (
-        "NoCredentialsError",
-        "PartialCredentialsError",
-        "NoRegionError",
-        "EndpointConnectionError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "SSLError",
-        "ProxyConnectionError",
-        "CredentialRetrievalError",
-        "ProfileNotFound",
-    )
-)
+SAFE_BOTOCORE_ERRORS = frozenset((
+    "NoCredentialsError", "PartialCredentialsError", "NoRegionError", "EndpointConnectionError", "ConnectTimeoutError",
+    "ReadTimeoutError", "SSLError", "ProxyConnectionError", "CredentialRetrievalError", "ProfileNotFound",
+))
 
 
 def error_code(exc: BaseException) -> str:
