@@ -82,3 +82,10 @@ bench: collection
 
 clean:
 	rm -rf build tests/output .ansible .pytest_cache
+
+.PHONY: coverage
+coverage: collection  ## branch coverage of the protocol engines by the unit tests
+	COVERAGE_FILE=build/.coverage $(BIN)/python -m coverage run --branch \
+	  --include='*/module_utils/_rotation.py,*/module_utils/_dual.py,*/module_utils/_iam_keys.py,*/module_utils/_connection.py' \
+	  -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils $(PYTEST_ARGS)
+	COVERAGE_FILE=build/.coverage $(BIN)/python -m coverage report -m

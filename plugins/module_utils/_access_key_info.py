@@ -9,7 +9,7 @@ import typing as t
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import call, list_keys
+from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import call, list_keys, paginate
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import record_key_id
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
@@ -31,10 +31,8 @@ ARGUMENT_SPEC = argument_spec(
 
 
 def all_users(iam: t.Any, path_prefix: str) -> t.List[str]:
-    names: t.List[str] = []
-    for page in iam.get_paginator("list_users").paginate(PathPrefix=path_prefix):
-        names.extend(user["UserName"] for user in page["Users"])
-    return names
+    users = paginate(iam, "list_users", "Users", f"listing the IAM users under {path_prefix}", PathPrefix=path_prefix)
+    return [user["UserName"] for user in users]
 
 
 def describe_user(task: TaskEnv, user: str, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:

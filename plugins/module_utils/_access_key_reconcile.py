@@ -18,7 +18,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
     credential_record,
     record_key_id,
 )
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id
@@ -76,7 +76,7 @@ def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], 
     record = credential_record(target.user_name, check.user_id, rotation_env(task, False),
                                {"access_key_id": cred["access_key_id"], "secret_access_key": cred["secret_access_key"],
                                 "created": utcnow()}, arn=check.arn)
-    with store.lease(target.store_name, task.run_id, 120):
+    with store.lease(target.store_name, lease_owner(task.run_id), 120):
         store.write_current(target.store_name, record)
     task.audit.event("access_key_imported", account_id=task.account_id, user_name=target.user_name,
                      store_name=target.store_name, new_key_id=cred["access_key_id"])

@@ -9,11 +9,12 @@ so a programming mistake fails loudly instead of leaking.
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import os
 import threading
 import typing as t
+
+from ansible_collections.keyturn.aws.plugins.module_utils._files import exclusive_lock
 
 FORBIDDEN = ("secret", "password", "seed", "token", "code")
 _LOCK = threading.Lock()
@@ -52,8 +53,7 @@ class AuditLog:
         with _LOCK:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                os.write(fd, line.encode("utf-8"))
+                with exclusive_lock(fd):
+                    os.write(fd, line.encode("utf-8"))
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import typing as t
+
+from ansible_collections.keyturn.aws.plugins.module_utils._files import write_atomic as _write_atomic
 
 _SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=")
@@ -61,17 +62,5 @@ def read_text(path: str) -> str:
 
 
 def write_atomic(path: str, text: str, mode: int = 0o600) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".keyturn-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    _write_atomic(path, text, mode, prefix=".keyturn-", suffix="")

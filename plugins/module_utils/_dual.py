@@ -23,10 +23,8 @@ overlapping runs serialize.  Every key rotation goes through
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
-import time
 import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import rotation_env
@@ -47,9 +45,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     StoreError,
-    StoreLocked,
-    lease_owner,
     validate_record_name,
+    waiting_lease,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, default_store_name, policy_from
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
@@ -175,17 +172,8 @@ class DualSwap:
 
     def _with_lease(self, work: t.Callable[[], None]) -> None:
         ttl = int(2 * (self.policy.verify_timeout + 120) + 60)
-        deadline = time.monotonic() + self.task.lock_timeout
-        with contextlib.ExitStack() as stack:
-            while True:
-                try:
-                    stack.enter_context(self.store.lease(self.pair, lease_owner(self.task.run_id), ttl))
-                    break
-                except StoreLocked:
-                    if time.monotonic() >= deadline:
-                        raise KeyturnError(f"another run holds the lock on pair {self.pair} (waited "
-                                           f"{self.task.lock_timeout:g}s); try again when it has finished")
-                    self.env.sleep(1.0)
+        with waiting_lease(self.store, self.pair, self.task.run_id, ttl, self.task.lock_timeout, what=f"pair {self.pair}",
+                           sleep=self.env.sleep):
             work()
 
     # -- state ------------------------------------------------------------------

@@ -42,19 +42,23 @@ class AwsCallError(KeyturnError):
     """Any other AWS API failure."""
 
 
-AUTH_ERROR_CODES = frozenset(
-    (
-        "InvalidClientTokenId",
-        "SignatureDoesNotMatch",
-        "UnrecognizedClientException",
-        "InvalidAccessKeyId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidToken",
-        "AuthFailure",
-    )
-)
+AUTH_ERROR_CODES = frozenset((
+    "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidAccessKeyId", "ExpiredToken",
+    "ExpiredTokenException", "InvalidToken", "AuthFailure", "InvalidSignatureException",
+))
 ACCESS_DENIED_CODES = frozenset(("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"))
+# AWS did nothing and asks to slow down: safe to retry any call.
+THROTTLE_CODES = frozenset((
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+    "TooManyUpdates",
+))
+# A server-side failure: the request may or may not have been carried out.
+SERVER_ERROR_CODES = frozenset(("InternalFailure", "ServiceUnavailable", "InternalError"))
+# botocore errors whose text is safe to show (it never echoes request parameters).
+SAFE_BOTOCORE_ERRORS = frozenset((
+    "NoCredentialsError", "PartialCredentialsError", "NoRegionError", "EndpointConnectionError", "ConnectTimeoutError",
+    "ReadTimeoutError", "SSLError", "ProxyConnectionError", "CredentialRetrievalError", "ProfileNotFound",
+))
 
 
 def error_code(exc: BaseException) -> str:
@@ -68,7 +72,7 @@ def error_code(exc: BaseException) -> str:
 def error_message(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Message", ""))
+        return str((response.get("Error") or {}).get("Message") or "")
     return str(exc)
 
 
@@ -97,3 +101,36 @@ def translate_aws_error(exc: BaseException, doing: str) -> KeyturnError:
         return AwsCallError(f"AWS error while {doing} ({code}: {message})", code=code)
     name = type(exc).__name__
     return AwsCallError(f"could not reach AWS while {doing} ({name}: {exc})", code=name)
+
+
+def describe_store_call_error(
+    service: str, operation: str, target: str, exc: BaseException, hints: t.Mapping[str, str]
+) -> str:
+    """The message for a failed AWS call of a store: service, operation, target, AWS error code, hint.
+
+    Unlike :func:`translate_aws_error` the AWS message is only shown for
+    access-denied errors (it names the principal and the action): the other
+    messages of a store call can echo request parameters (a secret value).
+    botocore errors likewise, unless their text is known to be safe.
+    """
+    if isinstance(getattr(exc, "response", None), dict):
+        code = error_code(exc) or "UnknownError"
+        msg = "%s %s on %s failed: %s" % (service, operation, target, code)
+        if code in ACCESS_DENIED_CODES:
+            aws_message = error_message(exc)
+            if aws_message:
+                msg += " (%s)" % aws_message
+        hint = hints.get(code)
+        if hint is None and code in ACCESS_DENIED_CODES:
+            hint = "the store's AWS identity needs %s:%s on %s" % (service, operation, target)
+        if hint is None and code in THROTTLE_CODES:
+            hint = "AWS throttled the store's calls; retry later or raise botocore's retry settings"
+        if hint is None and code in AUTH_ERROR_CODES:
+            hint = "the credentials used for the store are invalid or expired (the store uses the base credentials, before assume_role)"
+        if hint:
+            msg += ": " + hint
+        return msg
+    kind = exc.__class__.__name__
+    if kind in SAFE_BOTOCORE_ERRORS:
+        return "%s %s on %s failed: %s: %s" % (service, operation, target, kind, exc)
+    return "%s %s on %s failed: %s" % (service, operation, target, kind)

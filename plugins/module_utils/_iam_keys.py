@@ -14,6 +14,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection, aws_call_errors
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
     AUTH_ERROR_CODES,
+    SERVER_ERROR_CODES,
+    THROTTLE_CODES,
     KeyturnError,
     error_code,
     translate_aws_error,
@@ -50,12 +52,20 @@ def call(doing: str, fn: t.Callable[..., t.Any], **kwargs: t.Any) -> t.Any:
         raise translate_aws_error(exc, doing)
 
 
+def paginate(client: t.Any, operation: str, key: str, doing: str, **kwargs: t.Any) -> t.List[t.Any]:
+    """Every item under ``key`` of every page of ``operation``; AWS errors become typed errors."""
+    items: t.List[t.Any] = []
+    try:
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            items.extend(page.get(key) or [])
+    except aws_call_errors() as exc:
+        raise translate_aws_error(exc, doing)
+    return items
+
+
 def list_keys(iam: t.Any, user: str) -> t.List[IamKey]:
     data = call(f"listing the access keys of {user}", iam.list_access_keys, UserName=user)
     return [IamKey(k["AccessKeyId"], k["Status"], _aware(k["CreateDate"])) for k in data["AccessKeyMetadata"]]
-
-
-THROTTLE_CODES = frozenset(("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"))
 
 
 class AmbiguousCreate(KeyturnError):
@@ -78,7 +88,7 @@ def create_key(iam_noretry: t.Any, user: str, attempts: int = 6, sleep: t.Callab
             if code in THROTTLE_CODES and attempt + 1 < attempts:
                 sleep(min(0.2 * 2 ** attempt, 5.0))
                 continue
-            if code and code not in ("InternalFailure", "ServiceUnavailable", "InternalError"):
+            if code and code not in SERVER_ERROR_CODES:
                 raise translate_aws_error(exc, f"creating an access key for {user}")
             raise AmbiguousCreate(f"no clear answer to CreateAccessKey for {user} ({code or type(exc).__name__})")
         return {"access_key_id": data["AccessKeyId"], "secret_access_key": data["SecretAccessKey"],
@@ -180,4 +190,4 @@ def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: floa
 
 
 __all__ = ["AmbiguousCreate", "IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
-           "list_keys", "parse_time", "set_status", "user_arn_pattern", "verify_key"]
+           "list_keys", "paginate", "parse_time", "set_status", "user_arn_pattern", "verify_key"]

@@ -16,7 +16,8 @@ import typing as t
 import urllib.parse
 
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import aws_call_errors
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError, error_code, translate_aws_error
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import AwsCallError, ValidationError, error_code, translate_aws_error
+from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import paginate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,15 +47,12 @@ def parse_policy_document(document: t.Any) -> t.Any:
 
 
 def _paginate(iam: t.Any, operation: str, key: str, doing: str, **kwargs: t.Any) -> t.List[t.Any]:
-    items: t.List[t.Any] = []
     try:
-        for page in iam.get_paginator(operation).paginate(**kwargs):
-            items.extend(page.get(key) or [])
-    except aws_call_errors() as exc:
-        if error_code(exc) == "NoSuchEntity":
+        return paginate(iam, operation, key, doing, **kwargs)
+    except AwsCallError as exc:
+        if exc.details.get("code") == "NoSuchEntity":
             raise ValidationError(f"IAM user {kwargs.get('UserName')} does not exist ({doing})")
-        raise translate_aws_error(exc, doing)
-    return items
+        raise
 
 
 def user_permissions(iam: t.Any, user: str) -> UserPermissions:

@@ -34,8 +34,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     StagedRecord,
     Store,
     StoreError,
-    StoreLocked,
-    lease_owner,
+    waiting_lease,
 )
 
 RECORD_KIND = "iam_user_key"
@@ -145,17 +144,8 @@ class UserRotation:
 
     def _with_lease(self, work: t.Callable[[], None]) -> None:
         ttl = int(self.policy.verify_timeout + 120)
-        deadline = time.monotonic() + self.env.lock_timeout
-        while True:
-            try:
-                with self.env.store.lease(self.name, lease_owner(self.env.run_id), ttl):
-                    work()
-                return
-            except StoreLocked:
-                if time.monotonic() >= deadline:
-                    raise UserFailed(f"another run holds the lock on {self.name} (waited {self.env.lock_timeout:g}s); "
-                                     "try again when it has finished")
-                self.env.sleep(1.0)
+        with waiting_lease(self.env.store, self.name, self.env.run_id, ttl, self.env.lock_timeout, sleep=self.env.sleep):
+            work()
 
     # -- the protocol -----------------------------------------------------------
     def _work(self) -> None:

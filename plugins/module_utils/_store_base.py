@@ -18,6 +18,7 @@ Leases (``lease``) serialise work on one name across processes and hosts.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import os
 import re
@@ -25,15 +26,21 @@ import socket
 import time
 import typing as t
 
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, describe_store_call_error
+
 STAGES = ("current", "pending", "previous")
 
 
-class StoreError(Exception):
+class StoreError(KeyturnError):
     """A store could not be read or written.  The message never contains a secret."""
 
 
 class StoreLocked(StoreError):
     """Another run holds the lease on this name."""
+
+
+class LeaseTimeout(KeyturnError):
+    """Another run held the lease on a name for longer than the task's lock_timeout."""
 
 
 class StagedRecord(t.NamedTuple):
@@ -173,6 +180,31 @@ def lease_owner(run_id: str) -> str:
     return "%s:%d:%s" % (socket.gethostname(), os.getpid(), run_id)
 
 
+@contextlib.contextmanager
+def waiting_lease(store: Store, name: str, run_id: str, ttl: int, timeout: float, what: t.Optional[str] = None,
+                  sleep: t.Callable[[float], None] = time.sleep,
+                  clock: t.Callable[[], float] = time.monotonic) -> t.Iterator[None]:
+    """Hold the lease on ``name`` (owner ``lease_owner(run_id)``) for the block.
+
+    While another live run holds it, try again every second for up to
+    ``timeout`` seconds, then raise LeaseTimeout naming ``what`` (default: the
+    name).  Only taking the lease is retried: errors of the block propagate.
+    """
+    owner = lease_owner(run_id)
+    deadline = clock() + timeout
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(store.lease(name, owner, ttl))
+                break
+            except StoreLocked:
+                if clock() >= deadline:
+                    raise LeaseTimeout(f"another run holds the lock on {what or name} (waited {timeout:g}s); "
+                                       "try again when it has finished") from None
+                sleep(1.0)
+        yield
+
+
 def owner_is_dead(owner: object) -> bool:
     """True when ``owner`` names a process of this host that no longer exists."""
     if not isinstance(owner, str):
@@ -214,3 +246,9 @@ def locked_error(name: str, where: str, lease: dict) -> StoreLocked:
         "the record %r in the %s is leased by %r until %s: another run is working on it; "
         "retry later (a crashed run's lease expires by itself)" % (name, where, lease.get("owner"), expires)
     )
+
+
+def aws_store_error(service: str, operation: str, target: str, exc: BaseException,
+                    hints: t.Mapping[str, str]) -> StoreError:
+    """The StoreError for a failed AWS call of a store (see ``_errors.describe_store_call_error``)."""
+    return StoreError(describe_store_call_error(service, operation, target, exc, hints))

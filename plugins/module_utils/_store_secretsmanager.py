@@ -33,7 +33,6 @@ Needed permissions (on ``arn:<partition>:secretsmanager:<region>:<account>:secre
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -41,27 +40,20 @@ import time
 import typing as t
 import uuid
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    HAS_BOTOCORE = True
-except ImportError:  # pragma: no cover - reported when the store is built
-    HAS_BOTOCORE = False
-
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
+from ansible_collections.keyturn.aws.plugins.module_utils._store_aws import HAS_BOTOCORE, AwsStore, _now
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (  # aws_store_error: also imported from here
     LEASE_SUFFIX,
     StagedRecord,
-    Store,
     StoreError,
     StoreLocked,
-    check_owner,
-    check_ttl,
+    aws_store_error,
     lease_is_live,
     locked_error,
     normalize_record,
     validate_record_name,
 )
+
+__all__ = ["HAS_BOTOCORE", "SecretsManagerStore", "aws_store_error"]
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -74,75 +66,9 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]*$")
 _CREATE_RETRIES = 10  # a force-deleted name can take a few seconds before it can be created again
 _CREATE_RETRY_DELAY = 1.0
 
-# Error codes whose AWS message may be shown (they never echo request parameters).
-_SHOW_MESSAGE = frozenset(("AccessDenied", "AccessDeniedException"))
-_SAFE_BOTOCORE = (
-    "NoCredentialsError",
-    "PartialCredentialsError",
-    "NoRegionError",
-    "EndpointConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "SSLError",
-    "ProxyConnectionError",
-    "CredentialRetrievalError",
-    "ProfileNotFound",
-)
-
-
-def _now() -> float:
-    return time.time()
-
 
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
-
-
-def _snake(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
-
-
-def aws_store_error(
-    service: str,
-    operation: str,
-    target: str,
-    exc: BaseException,
-    hints: t.Mapping[str, str],
-) -> StoreError:
-    """A StoreError for a failed AWS call: service, operation, target, AWS error code, hint.
-
-    The AWS message is only shown for access-denied errors (it names the
-    principal and the action); other messages can echo request parameters (a
-    secret value) and are left out.  botocore errors likewise.
-    """
-    if HAS_BOTOCORE and isinstance(exc, ClientError):
-        code = error_code(exc) or "UnknownError"
-        msg = "%s %s on %s failed: %s" % (service, operation, target, code)
-        if code in _SHOW_MESSAGE:
-            aws_message = str((exc.response.get("Error") or {}).get("Message") or "")
-            if aws_message:
-                msg += " (%s)" % aws_message
-        hint = hints.get(code)
-        if hint is None and code in ("AccessDenied", "AccessDeniedException"):
-            hint = "the store's AWS identity needs %s:%s on %s" % (service, operation, target)
-        if hint is None and code in ("ThrottlingException", "Throttling", "TooManyUpdates", "ThrottledException"):
-            hint = "AWS throttled the store's calls; retry later or raise botocore's retry settings"
-        if hint is None and code in (
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-            "ExpiredTokenException",
-            "ExpiredToken",
-            "InvalidSignatureException",
-            "SignatureDoesNotMatch",
-        ):
-            hint = "the credentials used for the store are invalid or expired (the store uses the base credentials, before assume_role)"
-        if hint:
-            msg += ": " + hint
-        return StoreError(msg)
-    kind = exc.__class__.__name__
-    if kind in _SAFE_BOTOCORE:
-        return StoreError("%s %s on %s failed: %s: %s" % (service, operation, target, kind, exc))
-    return StoreError("%s %s on %s failed: %s" % (service, operation, target, kind))
 
 
 _HINTS = {
@@ -166,18 +92,15 @@ class _Version(t.NamedTuple):
     raw: dict  # the parsed JSON (also for the placeholder)
 
 
-class SecretsManagerStore(Store):
+class SecretsManagerStore(AwsStore):
     """Staged records as AWS Secrets Manager secrets (see module docstring)."""
 
     kind: t.ClassVar[str] = "secretsmanager"
+    service: t.ClassVar[str] = "secretsmanager"
+    default_prefix: t.ClassVar[str] = "keyturn/"
+    hints: t.ClassVar[t.Mapping[str, str]] = _HINTS
 
-    def __init__(self, client: t.Any, prefix: str = "keyturn/", kms_key_id: t.Optional[str] = None) -> None:
-        if not HAS_BOTOCORE:
-            raise StoreError("the secretsmanager store needs the boto3 and botocore Python libraries")
-        if client is None:
-            raise StoreError("the secretsmanager store needs a boto3 secretsmanager client")
-        if prefix is None:
-            prefix = "keyturn/"
+    def _check_prefix(self, prefix: t.Any) -> None:
         if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
             raise StoreError(
                 "store.prefix %r is not a valid Secrets Manager name prefix: use only A-Z a-z 0-9 / _ + = . @ -" % (prefix,)
@@ -186,33 +109,13 @@ class SecretsManagerStore(Store):
             raise StoreError("store.prefix %r must not start with '/' for a secretsmanager store (e.g. keyturn/)" % prefix)
         if len(prefix) > SECRET_NAME_MAX - 256 - len(LEASE_SUFFIX):
             raise StoreError("store.prefix is too long for a secretsmanager store")
-        if kms_key_id is not None and (not isinstance(kms_key_id, str) or not kms_key_id):
-            raise StoreError("store.kms_key_id must be a non-empty string")
-        self.client = client
-        self.prefix = prefix
-        self.kms_key_id = kms_key_id
-
-    def describe(self) -> str:
-        region = getattr(getattr(self.client, "meta", None), "region_name", None)
-        where = " in %s" % region if region else ""
-        return "secretsmanager store %s*%s" % (self.prefix, where)
 
     # -- plumbing ----------------------------------------------------------
 
     def _secret_id(self, name: str) -> str:
         return self.prefix + validate_record_name(name)
 
-    def _call(self, operation: str, target: str, handle: t.Iterable[str] = (), **kwargs: t.Any) -> t.Tuple[t.Any, str]:
-        """(response, '') or (None, code) for a handled error code; any other error raises StoreError."""
-        try:
-            return getattr(self.client, _snake(operation))(**kwargs), ""
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in handle:
-                return None, code
-            raise aws_store_error("secretsmanager", operation, target, exc, _HINTS) from None
-        except BotoCoreError as exc:
-            raise aws_store_error("secretsmanager", operation, target, exc, _HINTS) from None
+    _record_id = _secret_id
 
     def _parse(self, secret_id: str, stage: str, response: dict) -> _Version:
         text = response.get("SecretString")
@@ -397,21 +300,7 @@ class SecretsManagerStore(Store):
         kwargs: t.Dict[str, t.Any] = {}
         if self.prefix:
             kwargs["Filters"] = [{"Key": "name", "Values": [self.prefix]}]
-        found = set()
-        try:
-            for page in self.client.get_paginator("list_secrets").paginate(**kwargs):
-                for secret in page.get("SecretList", []):
-                    secret_name = secret.get("Name") or ""
-                    if secret.get("DeletedDate") or not secret_name.startswith(self.prefix):
-                        continue
-                    name = secret_name[len(self.prefix):]
-                    if name and not name.endswith(LEASE_SUFFIX):
-                        found.add(name)
-        except ClientError as exc:
-            raise aws_store_error("secretsmanager", "ListSecrets", self.prefix + "*", exc, _HINTS) from None
-        except BotoCoreError as exc:
-            raise aws_store_error("secretsmanager", "ListSecrets", self.prefix + "*", exc, _HINTS) from None
-        return sorted(found)
+        return self._list_names("ListSecrets", "SecretList", skip=lambda secret: bool(secret.get("DeletedDate")), **kwargs)
 
     # -- leases ------------------------------------------------------------
 
@@ -458,17 +347,3 @@ class SecretsManagerStore(Store):
             SecretId=lease_id,
             ForceDeleteWithoutRecovery=True,
         )
-
-    @contextlib.contextmanager
-    def lease(self, name: str, owner: str, ttl: int) -> t.Iterator[None]:
-        lease_id = self._secret_id(name) + LEASE_SUFFIX
-        check_owner(owner)
-        check_ttl(ttl)
-        self._acquire(name, lease_id, owner, ttl)
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(StoreError):
-                self._release(lease_id, owner)
-            raise
-        self._release(lease_id, owner)

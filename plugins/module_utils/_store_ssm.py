@@ -35,36 +35,31 @@ Needed permissions (on ``arn:<partition>:ssm:<region>:<account>:parameter<prefix
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import time
 import typing as t
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    HAS_BOTOCORE = True
-except ImportError:  # pragma: no cover - reported when the store is built
-    HAS_BOTOCORE = False
-
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
+from ansible_collections.keyturn.aws.plugins.module_utils._store_aws import HAS_BOTOCORE, AwsStore, _now
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
     LEASE_SUFFIX,
     STAGES,
     StagedRecord,
-    Store,
     StoreError,
     StoreLocked,
-    check_owner,
-    check_ttl,
     lease_is_live,
     locked_error,
     normalize_record,
     validate_record_name,
 )
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_secretsmanager import aws_store_error
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # pragma: no cover - reported when the store is built
+    pass
+
+__all__ = ["HAS_BOTOCORE", "SsmStore"]
 
 FORMAT = 1
 STANDARD_MAX = 4096
@@ -91,22 +86,15 @@ _HINTS = {
 }
 
 
-def _now() -> float:
-    return time.time()
-
-
-class SsmStore(Store):
+class SsmStore(AwsStore):
     """Staged records as SSM SecureString parameters (see module docstring)."""
 
     kind: t.ClassVar[str] = "ssm"
+    service: t.ClassVar[str] = "ssm"
+    default_prefix: t.ClassVar[str] = "/keyturn/"
+    hints: t.ClassVar[t.Mapping[str, str]] = _HINTS
 
-    def __init__(self, client: t.Any, prefix: str = "/keyturn/", kms_key_id: t.Optional[str] = None) -> None:
-        if not HAS_BOTOCORE:
-            raise StoreError("the ssm store needs the boto3 and botocore Python libraries")
-        if client is None:
-            raise StoreError("the ssm store needs a boto3 ssm client")
-        if prefix is None:
-            prefix = "/keyturn/"
+    def _check_prefix(self, prefix: t.Any) -> None:
         if not isinstance(prefix, str) or not prefix.startswith("/") or not prefix.endswith("/"):
             raise StoreError("store.prefix %r must start and end with '/' for an ssm store (e.g. /keyturn/)" % (prefix,))
         if not _SSM_NAME_RE.match(prefix) or "//" in prefix:
@@ -118,16 +106,6 @@ class SsmStore(Store):
             raise StoreError("store.prefix %r must not begin with 'aws' or 'ssm' (reserved by SSM)" % prefix)
         if len(prefix) > PARAMETER_NAME_MAX - 256 - len(LEASE_SUFFIX):
             raise StoreError("store.prefix is too long for an ssm store")
-        if kms_key_id is not None and (not isinstance(kms_key_id, str) or not kms_key_id):
-            raise StoreError("store.kms_key_id must be a non-empty string")
-        self.client = client
-        self.prefix = prefix
-        self.kms_key_id = kms_key_id
-
-    def describe(self) -> str:
-        region = getattr(getattr(self.client, "meta", None), "region_name", None)
-        where = " in %s" % region if region else ""
-        return "ssm store %s*%s" % (self.prefix, where)
 
     # -- plumbing ----------------------------------------------------------
 
@@ -141,18 +119,7 @@ class SsmStore(Store):
             )
         return self.prefix + name
 
-    def _call(self, operation: str, target: str, handle: t.Iterable[str] = (), **kwargs: t.Any) -> t.Tuple[t.Any, str]:
-        """(response, '') or (None, code) for a handled error code; any other error raises StoreError."""
-        method = getattr(self.client, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())
-        try:
-            return method(**kwargs), ""
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in handle:
-                return None, code
-            raise aws_store_error("ssm", operation, target, exc, _HINTS) from None
-        except BotoCoreError as exc:
-            raise aws_store_error("ssm", operation, target, exc, _HINTS) from None
+    _record_id = _param
 
     def _get(self, param: str, decrypt: bool = True) -> t.Optional[t.Tuple[int, dict]]:
         """(version, parsed JSON object) of ``param`` (may carry a ``:version`` selector), None when absent."""
@@ -220,9 +187,9 @@ class SsmStore(Store):
                 return self._call("PutParameter", param, handle=handle, **kwargs)
             if code in handle:
                 return None, code
-            raise aws_store_error("ssm", "PutParameter", param, exc, _HINTS) from None
+            raise self._error("PutParameter", param, exc) from None
         except BotoCoreError as exc:
-            raise aws_store_error("ssm", "PutParameter", param, exc, _HINTS) from None
+            raise self._error("PutParameter", param, exc) from None
 
     def _save(self, param: str, doc: dict) -> None:
         if all(doc.get(stage) is None for stage in STAGES):
@@ -279,22 +246,7 @@ class SsmStore(Store):
 
     def names(self) -> t.List[str]:
         path = self.prefix.rstrip("/") or "/"
-        found = set()
-        try:
-            paginator = self.client.get_paginator("get_parameters_by_path")
-            for page in paginator.paginate(Path=path, Recursive=True, WithDecryption=False):
-                for parameter in page.get("Parameters", []):
-                    param = parameter.get("Name") or ""
-                    if not param.startswith(self.prefix):
-                        continue
-                    name = param[len(self.prefix):]
-                    if name and not name.endswith(LEASE_SUFFIX):
-                        found.add(name)
-        except ClientError as exc:
-            raise aws_store_error("ssm", "GetParametersByPath", self.prefix + "*", exc, _HINTS) from None
-        except BotoCoreError as exc:
-            raise aws_store_error("ssm", "GetParametersByPath", self.prefix + "*", exc, _HINTS) from None
-        return sorted(found)
+        return self._list_names("GetParametersByPath", "Parameters", Path=path, Recursive=True, WithDecryption=False)
 
     # -- leases ------------------------------------------------------------
 
@@ -336,17 +288,3 @@ class SsmStore(Store):
         if held is None or held[1].get("owner") != owner:
             return  # gone, or expired and taken over: not ours to drop
         self._call("DeleteParameter", lease_param, handle=("ParameterNotFound",), Name=lease_param)
-
-    @contextlib.contextmanager
-    def lease(self, name: str, owner: str, ttl: int) -> t.Iterator[None]:
-        lease_param = self._param(name) + LEASE_SUFFIX
-        check_owner(owner)
-        check_ttl(ttl)
-        self._acquire(name, lease_param, owner, ttl)
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(StoreError):
-                self._release(lease_param, owner)
-            raise
-        self._release(lease_param, owner)

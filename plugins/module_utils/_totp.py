@@ -42,7 +42,6 @@ import json
 import math
 import os
 import secrets
-import tempfile
 import time
 import typing
 from dataclasses import dataclass, field
@@ -55,6 +54,9 @@ try:
 except ImportError:  # pragma: no cover - exercised only without pyotp
     pyotp = None
     HAS_PYOTP = False
+
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
+from ansible_collections.keyturn.aws.plugins.module_utils._files import write_atomic
 
 
 DEFAULT_DIGITS = 6
@@ -77,7 +79,7 @@ _SEPARATORS = " -\t\r\n\v\f"
 _MIN_SEED_CHARS = -(-MIN_SEED_BITS // 5)  # 23 base32 characters
 
 
-class TotpError(Exception):
+class TotpError(KeyturnError):
     """Invalid TOTP input or a code could not be issued.
 
     Messages never contain a seed or a code.
@@ -450,21 +452,7 @@ class CodeLedger:
         return data
 
     def _save(self, data: typing.Dict[str, typing.Any]) -> None:
-        directory = os.path.dirname(self.path)
-        fd, tmp = tempfile.mkstemp(prefix=".totp-ledger.", suffix=".tmp", dir=directory)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, sort_keys=True, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(self.path, json.dumps(data, sort_keys=True, separators=(",", ":")), 0o600, prefix=".totp-ledger.")
 
     @staticmethod
     def _fingerprint(key: str, spec: TotpSpec) -> str:

@@ -189,31 +189,28 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         audit = AuditLog(params.get("audit_log"), actor=ctx.actor, job_id=ctx.job_id)
     except OSError as exc:
         raise ValidationError(str(exc)) from None
-    try:
-        store = task_store(params, ctx)
-        staged = store.read(name)
-        check_kind(name, staged, (KIND, INTENT_KIND))
-        current = staged.current
-        if desired is not None:
-            changed = not same_seed(current, desired)
-            if changed:
-                _refuse_device_seed(name, current, "replace")
-            after: t.Optional[t.Dict[str, t.Any]] = seed_record(desired)
-            if changed and current and current.get("created"):
-                after = seed_record(desired, created=str(current["created"]), updated=isoformat(utcnow()))
-            if changed and not ctx.check_mode:
-                store.write_current(name, t.cast(t.Dict[str, t.Any], after))
-                audit.event("totp_seed_stored", seed_name=name, store_type=store.kind, **_audit_fields(desired))
-        else:
-            changed = not staged.empty
-            if changed:
-                _refuse_device_seed(name, current, "remove")
-            after = None
-            if changed and not ctx.check_mode:
-                store.delete(name)
-                audit.event("totp_seed_removed", seed_name=name, store_type=store.kind)
-    except StoreError as exc:
-        raise ValidationError(str(exc)) from None
+    store = task_store(params, ctx)
+    staged = store.read(name)
+    check_kind(name, staged, (KIND, INTENT_KIND))
+    current = staged.current
+    if desired is not None:
+        changed = not same_seed(current, desired)
+        if changed:
+            _refuse_device_seed(name, current, "replace")
+        after: t.Optional[t.Dict[str, t.Any]] = seed_record(desired)
+        if changed and current and current.get("created"):
+            after = seed_record(desired, created=str(current["created"]), updated=isoformat(utcnow()))
+        if changed and not ctx.check_mode:
+            store.write_current(name, t.cast(t.Dict[str, t.Any], after))
+            audit.event("totp_seed_stored", seed_name=name, store_type=store.kind, **_audit_fields(desired))
+    else:
+        changed = not staged.empty
+        if changed:
+            _refuse_device_seed(name, current, "remove")
+        after = None
+        if changed and not ctx.check_mode:
+            store.delete(name)
+            audit.event("totp_seed_removed", seed_name=name, store_type=store.kind)
     result: t.Dict[str, t.Any] = {
         "changed": changed,
         "name": name,

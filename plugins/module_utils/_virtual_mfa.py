@@ -33,7 +33,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
     translate_aws_error,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, validate_record_name
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner, validate_record_name
 from ansible_collections.keyturn.aws.plugins.module_utils._task import STORE_OPTION, TaskEnv
 from ansible_collections.keyturn.aws.plugins.module_utils._totp import CodeLedger, TotpError, TotpSpec, code_at, issue_code
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_seed import INTENT_KIND, KIND, check_kind, seed_record
@@ -149,15 +149,12 @@ class Enrolment:
     # -- entry point ------------------------------------------------------------
     def run(self) -> t.Dict[str, t.Any]:
         work = self._present if self.state == "present" else self._absent
-        try:
-            self.task.preflight_store(self.name)
-            if self.ctx.check_mode:
+        self.task.preflight_store(self.name)
+        if self.ctx.check_mode:
+            before = work()
+        else:  # a StoreError (StoreLocked: another run works on this seed) is a KeyturnError: a clean failure
+            with self.store.lease(self.name, lease_owner(self.task.run_id), LEASE_TTL):
                 before = work()
-            else:
-                with self.store.lease(self.name, self.task.run_id, LEASE_TTL):
-                    before = work()
-        except StoreError as exc:  # StoreLocked included: another run works on this seed
-            raise ValidationError(str(exc)) from None
         return self._result(before)
 
     def _result(self, before: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:

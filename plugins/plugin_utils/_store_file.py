@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import os
-import tempfile
 import threading
 import time
 import typing as t
@@ -59,6 +57,7 @@ from ansible.parsing.vault import (
 
 HAS_VAULT = True
 
+from ansible_collections.keyturn.aws.plugins.module_utils._files import LockTimeout, TempFileError, exclusive_lock, write_atomic
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
     STAGES,
@@ -338,22 +337,13 @@ class FileStore(Store):
                 "cannot open the lock file %s: %s" % (self.lock_path, exc.strerror or exc.__class__.__name__)
             ) from None
         try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreError(
-                            "timed out after %ss waiting for the lock %s (another process is writing the file store)"
-                            % (self.lock_timeout, self.lock_path)
-                        ) from None
-                    time.sleep(0.02)
-            try:
+            with exclusive_lock(fd, timeout=self.lock_timeout):
                 yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        except LockTimeout:
+            raise StoreError(
+                "timed out after %ss waiting for the lock %s (another process is writing the file store)"
+                % (self.lock_timeout, self.lock_path)
+            ) from None
         finally:
             os.close(fd)
 
@@ -362,36 +352,22 @@ class FileStore(Store):
         blob = self._dump(records)
         directory = self._check_directory()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), suffix=".tmp", dir=directory)
-        except PermissionError:
+            write_atomic(self.path, blob, FILE_MODE, prepare=self._keep_owner, sync_directory=True)
+            st = os.stat(self.path)
+            with self._cache_lock:
+                self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), _shallow(records))
+        except TempFileError as exc:
+            if isinstance(exc.__cause__, PermissionError):
+                raise StoreError(
+                    "cannot write the file store %s: the directory %s is not writable" % (self.path, directory)
+                ) from None
             raise StoreError(
-                "cannot write the file store %s: the directory %s is not writable" % (self.path, directory)
+                "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
             ) from None
         except OSError as exc:
             raise StoreError(
                 "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
             ) from None
-        try:
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    os.fchmod(fh.fileno(), FILE_MODE)
-                    self._keep_owner(fh.fileno())
-                    fh.write(blob)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-                st = os.stat(self.path)
-                with self._cache_lock:
-                    self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), _shallow(records))
-            except OSError as exc:
-                raise StoreError(
-                    "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
-                ) from None
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        self._fsync_directory(directory)
 
     def _keep_owner(self, fd: int) -> None:
         """Best effort: keep the owner/group of the file being replaced (e.g. when run as root)."""
@@ -402,15 +378,6 @@ class FileStore(Store):
         if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
             with contextlib.suppress(OSError):
                 os.fchown(fd, st.st_uid, st.st_gid)
-
-    @staticmethod
-    def _fsync_directory(directory: str) -> None:
-        with contextlib.suppress(OSError):
-            dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
 
     def _mutate(self, change: t.Callable[[dict], bool]) -> None:
         """Read-modify-write under the lock; ``change`` edits records in place and

@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import typing as t
 
 import pytest
@@ -191,7 +192,7 @@ def test_store_file_unwritable_directory(path: str, secrets: list, monkeypatch: 
 
     store = FileStore(path, secrets)
     with monkeypatch.context() as patch:
-        patch.setattr(_store_file.tempfile, "mkstemp", denied)
+        patch.setattr(tempfile, "mkstemp", denied)
         with pytest.raises(StoreError) as info:
             store.write_current(NAME, RECORD)
     assert "not writable" in str(info.value)
