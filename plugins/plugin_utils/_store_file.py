@@ -59,6 +59,7 @@ from ansible.parsing.vault import (
 
 HAS_VAULT = True
 
+from ansible_collections.keyturn.aws.plugins.module_utils._paths import require_parent, write_target
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
     STAGES,
@@ -149,7 +150,7 @@ class FileStore(Store):
             raise StoreError("the file store needs a path (store.path)")
         if vault_id is not None and (not isinstance(vault_id, str) or not vault_id):
             raise StoreError("store.vault_id must be a non-empty string")
-        self.path = os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+        self.path = write_target(path)
         self.lock_path = self.path + ".lock"
         self.vault_id = vault_id
         self.lock_timeout = lock_timeout
@@ -315,12 +316,7 @@ class FileStore(Store):
     # -- locking and atomic writes ----------------------------------------
 
     def _check_directory(self) -> str:
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            raise StoreError(
-                "the directory of the file store %s does not exist: create %s first" % (self.path, directory)
-            )
-        return directory
+        return require_parent(self.path, "file store", StoreError)
 
     @contextlib.contextmanager
     def _locked(self) -> t.Iterator[None]:
