@@ -80,7 +80,7 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     targets_from(params["users"], params, "000000000000")
-    task = TaskEnv(params, ctx)
+    task = TaskEnv(params, ctx, store_must_exist=True)  # read-only: a missing file store is a wrong path
     targets = targets_from(params["users"], params, task.account_id)
     task.preflight_store(targets[0].store_name)
     results = task.map(lambda target: verify_user(task, target), targets)

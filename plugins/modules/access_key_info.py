@@ -21,7 +21,9 @@ options:
     type: list
     elements: str
   path_prefix:
-    description: IAM path prefix when listing every user.
+    description:
+      - IAM path prefix when listing every user.
+      - Starts and ends with C(/) as IAM requires (for example C(/) or C(/division/team/)); anything else fails.
     type: str
     default: /
   max_age_days:
