@@ -105,6 +105,7 @@ def lookup(make_lookup: t.Callable[[], t.Any]) -> t.Any:
 
 @pytest.fixture
 def ledger(tmp_path: t.Any) -> str:
+    (tmp_path / "ledger").mkdir(mode=0o700)
     return str(tmp_path / "ledger" / "totp-ledger.json")
 
 
@@ -357,6 +358,7 @@ def test_stored_seed_needs_a_store(lookup: t.Any) -> None:
 
 
 def test_unknown_name(lookup: t.Any, store_option: dict) -> None:
+    store_seed(store_option, "acct/other", AWS_SEED)  # the store file exists, the name does not
     message = _error(lookup, ["acct/missing"], store=store_option)
     assert "no TOTP seed is stored under 'acct/missing'" in message and "totp_seed" in message
 

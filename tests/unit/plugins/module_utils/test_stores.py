@@ -382,7 +382,7 @@ def test_store_factory_builds_aws_stores(aws_env: None) -> None:
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({"type": "vault"}, "unknown store type 'vault'; accepted: file, secretsmanager, ssm"),
+        ({"type": "vault"}, "invalid store type 'vault'; accepted: file, secretsmanager, ssm"),
         ({}, "store.path is required for a file store"),
         (None, "store.path is required for a file store"),
         ({"type": "file"}, "store.path is required"),

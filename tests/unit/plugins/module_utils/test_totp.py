@@ -220,11 +220,11 @@ def test_normalize_errors(text, fragment):
 
 
 def test_minimum_seed_length_boundary():
-    assert normalize_seed("A" * 23) == "A" * 23 + "="  # 115 bits -> 14 bytes
+    assert normalize_seed("B" + "A" * 22) == "B" + "A" * 22 + "="  # 115 bits -> 14 bytes
     with pytest.raises(TotpError, match="it decodes to 104 bits, the minimum is 112 bits"):
-        normalize_seed("A" * 21)  # 105 bits -> 13 bytes
+        normalize_seed("B" + "A" * 20)  # 105 bits -> 13 bytes
     with pytest.raises(TotpError, match="not a valid base32 length"):
-        normalize_seed("A" * 22)
+        normalize_seed("B" + "A" * 21)
 
 
 def test_non_string_seed():
@@ -425,6 +425,7 @@ class FakeClock:
 
 @pytest.fixture
 def ledger(tmp_path):
+    (tmp_path / "keyturn").mkdir(mode=0o700)
     return CodeLedger(str(tmp_path / "keyturn" / "totp-ledger.json"))
 
 
@@ -594,8 +595,9 @@ def test_ledger_claim_once(ledger):
     assert ledger.claim(parse_seed(SEED, digits=8), step) is True
 
 
-def test_ledger_file_modes(tmp_path):
-    path = tmp_path / "new" / "dir" / "ledger.json"
+def test_ledger_file_modes(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # only the default ledger's folder is created
+    path = tmp_path / ".ansible" / "keyturn" / "totp-ledger.json"
     ledger = CodeLedger(str(path))
     old = os.umask(0)
     try:
