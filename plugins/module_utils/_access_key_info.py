@@ -27,6 +27,7 @@ ARGUMENT_SPEC = argument_spec(
         "path_prefix": {"type": "str", "default": "/"},
         "max_age_days": {"type": "int", "default": 90},
         "last_used": {"type": "bool", "default": True},
+        "allow_missing_store": {"type": "bool", "default": False},
         **{k: v for k, v in TASK_SPEC.items() if k not in ("store", "lock_timeout", "audit_log")},
         "store": {"type": "dict", "options": STORE_SPEC},
     }
@@ -99,7 +100,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             check_user_name(name, "users entry")
         if len(set(users)) != len(users):
             raise ValidationError("users lists the same user twice")
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")), store_must_exist=True)
+    task = TaskEnv(params, ctx, need_store=bool(params.get("store")), store_must_exist=not params.get("allow_missing_store"))
     names = list(users) if users else all_users(task.conn.client("iam"), params["path_prefix"])
     results = task.map(lambda user: describe_user(task, user, params), names)
     keys = [k for r in results for k in r["keys"]]

@@ -59,6 +59,11 @@ def _target_region(params: t.Mapping[str, t.Any]) -> str:
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     region = _target_region(params)
     info = resolve(region)
+    config_file = params.get("config_file")
+    if params.get("config_profile") is not None and not config_file:
+        raise ValidationError("config_profile needs config_file (the AWS config file to write the profile into)")
+    # checked before anything else (STS included): the name is written into a file botocore executes from
+    profile = check_profile_name(params["config_profile"]) if params.get("config_profile") is not None else f"keyturn-{region}"
     account_id = params.get("account_id")
     if account_id is not None:
         check_account_id(account_id)
@@ -88,18 +93,14 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             )
         result["caller"] = caller
 
-    config_file = params.get("config_file")
-    if params.get("config_profile") is not None and not config_file:
-        raise ValidationError("config_profile needs config_file (the AWS config file to write the profile into)")
     if config_file:
-        _write_profile(result, str(config_file), params.get("config_profile"), region, ctx)
+        _write_profile(result, str(config_file), profile, region, ctx)
     return result
 
 
-def _write_profile(result: t.Dict[str, t.Any], config_file: str, profile_option: t.Any, region: str, ctx: RunContext) -> None:
+def _write_profile(result: t.Dict[str, t.Any], config_file: str, profile: str, region: str, ctx: RunContext) -> None:
     """Set the region's profile in ``config_file``; the result must parse with botocore, and a
     symbolic link is written through to its target."""
-    profile = check_profile_name(profile_option) if profile_option is not None else f"keyturn-{region}"
     target = write_target(config_file)
     require_parent(target, "config_file", ValidationError)
     if os.path.isdir(target):
