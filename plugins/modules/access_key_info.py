@@ -60,6 +60,9 @@ options:
       kms_key_id:
         description: KMS key of the Secrets Manager or SSM store.
         type: str
+      backups:
+        description: Previous versions of a C(file) store kept on writes; this module only reads, so it has no effect.
+        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str

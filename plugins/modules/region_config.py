@@ -42,7 +42,7 @@ options:
   config_profile:
     description:
       - Name of the profile written to I(config_file). Defaults to C(keyturn-<region>).
-      - 1-128 letters, digits and C(_ . - + @ : /), as the AWS CLI reads it back (no spaces, brackets, quotes,
+      - 1-128 letters, digits and the characters C(_.-+@:/), as the AWS CLI reads it back (no spaces, brackets, quotes,
         C(=), C(#), C(;) or line breaks). Needs I(config_file).
     type: str
 extends_documentation_fragment:

@@ -5,21 +5,33 @@ and a missing file store (issue 18.5-6)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import typing as t
 
 import pytest
 from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import lookup_loader
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
 from ansible.template import Templar
 
 from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import FileStore, vault_secrets_from_password
 
-from .test_totp import plugin_loader  # noqa: F401  (installs the collection loader)
+COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "build", "collections"))
 
 PASSWORD = "unit-vault-password"
 RECORD = {"kind": "iam_user_key", "access_key_id": "AKIAEXAMPLEEXAMPLE01", "secret_access_key": "hush-hush-secret",
           "user_name": "alice", "account_id": "123456789012", "partition": "aws"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugin_loader() -> None:
+    """Install ansible's collection loader as ansible-playbook does (see test_totp.py's twin)."""
+    init_plugin_loader([COLLECTIONS])
+    for name in ("ansible_collections.keyturn.aws", "ansible_collections.keyturn", "ansible_collections"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None) is None and not hasattr(module, "_collection_meta"):
+            del sys.modules[name]
 
 
 @pytest.fixture

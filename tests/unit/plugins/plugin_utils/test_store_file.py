@@ -505,7 +505,7 @@ def test_backup_restored_by_copying_it_back(path: str, secrets: list) -> None:
 
 def test_backups_zero_keeps_none(path: str, secrets: list) -> None:
     store = FileStore(path, secrets, backups=0)
-    for _ in range(3):
+    for _write in range(3):
         store.write_current(NAME, RECORD)
     assert _backups(path) == []
 
@@ -514,7 +514,7 @@ def test_backups_are_not_listed_as_other_files(path: str, secrets: list, tmp_pat
     other = tmp_path / "secrets.yml.notes.bak"
     other.write_text("mine")
     store = FileStore(path, secrets, backups=1)
-    for _ in range(3):
+    for _write in range(3):
         store.write_current(NAME, RECORD)
     assert len(_backups(path)) == 1 and other.read_text() == "mine"
 
