@@ -46,6 +46,7 @@ options:
     description:
       - Send every AWS call to this URL instead of the endpoints botocore resolves (for example a local test server).
       - When not set, C(AWS_URL), C(AWS_ENDPOINT_URL) or C(EC2_URL) is used.
+      - An empty value is an error (it never falls back to the AWS endpoints).
     type: str
     aliases: [aws_endpoint_url, ec2_url]
   aws_ca_bundle:
@@ -138,7 +139,9 @@ options:
       - section: keyturn_aws
         key: region
   endpoint_url:
-    description: Send every AWS call to this URL (for example a local test server).
+    description:
+      - Send every AWS call to this URL (for example a local test server).
+      - An empty value is an error (it never falls back to the AWS endpoints).
     type: str
     aliases: [aws_endpoint_url]
     env:

@@ -44,6 +44,15 @@ options:
       kms_key_id:
         description: KMS key for Secrets Manager or SSM encryption; default the AWS managed key.
         type: str
+      backups:
+        description:
+          - Type C(file) only. Before each change, the version being replaced is kept next to the file as
+            C(<path>.<UTC timestamp>.bak) (for example C(secrets.yml.20250131T120000.123456Z.bak)), encrypted like the
+            store and with the same mode; only the newest I(backups) are kept. C(0) keeps none. At most 100.
+          - To restore one, copy it back over the store file while no keyturn.aws run is active (see the README,
+            "Restoring a file store backup"). A store file that does not decrypt or parse is never overwritten.
+          - Defaults to C(3).
+        type: int
 """
 
     # Lookups: the same option, optional and settable from variables.

@@ -29,6 +29,8 @@ notes:
   - A C(file) store is decrypted with the run's vault secrets; C(secretsmanager) and C(ssm) stores are read with the
     connection options (which can also come from environment variables and C(keyturn_aws_*) variables).
   - Returns one dict per term; use C(query) or C(wantlist=true) for several terms.
+  - An unknown keyword option is an error that names it; with a C(file) store, a store file that does not exist is an
+    error (check I(store.path)).
 seealso:
   - module: keyturn.aws.dual_account_swap
   - module: keyturn.aws.access_key_rotate

@@ -17,6 +17,9 @@ description:
     request in the same window waits for the next one.
   - Seeds are normalized (spaces, dashes, case and C(=) padding do not matter). Bad seeds, bad URIs and
     out-of-range options fail with a clear message that never contains the seed. Seeds and codes are never logged.
+  - A seed must decode to 112 to 1024 bits and must not be degenerate (every byte the same, for example all C(A)).
+  - An unknown keyword option (a typo such as C(min_remainig=25)) is an error that names it.
+  - With a C(file) store, a store file that does not exist is an error (check I(store.path)).
   - Codes are computed by the C(pyotp) library.
 author:
   - keyturn.aws developers (@keyturn)
@@ -101,6 +104,7 @@ options:
     description:
       - The ledger of the codes handed out on this controller (used with I(unique)); mode C(0600), in a directory
         of mode C(0700). Shared with M(keyturn.aws.virtual_mfa).
+      - Its directory must exist (only the default one is created); a symbolic link is followed.
     type: path
     default: ~/.ansible/keyturn/totp-ledger.json
     env:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat
@@ -18,16 +19,31 @@ from ansible_collections.keyturn.aws.plugins.module_utils._targets import defaul
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 
+_PATH_PREFIX = re.compile(r"^/(?:[\x21-\x7e]{0,510}/)?$")
+
 ARGUMENT_SPEC = argument_spec(
     {
         "users": {"type": "list", "elements": "str"},
         "path_prefix": {"type": "str", "default": "/"},
         "max_age_days": {"type": "int", "default": 90},
         "last_used": {"type": "bool", "default": True},
+        "allow_missing_store": {"type": "bool", "default": False},
         **{k: v for k, v in TASK_SPEC.items() if k not in ("store", "lock_timeout", "audit_log")},
         "store": {"type": "dict", "options": STORE_SPEC},
     }
 )
+
+
+def check_path_prefix(value: t.Any, option: str = "path_prefix") -> str:
+    """An IAM path prefix: starts and ends with '/', printable ASCII, at most 512 characters
+    (IAM refuses anything else, and a prefix without its slashes silently matches no user)."""
+    text = "/" if value is None else str(value)
+    if not _PATH_PREFIX.match(text):
+        raise ValidationError(
+            f"{option} must be an IAM path that starts and ends with '/' (for example / or /division/team/; "
+            f"at most 512 printable ASCII characters, no spaces), got {text[:60]!r}"
+        )
+    return text
 
 
 def all_users(iam: t.Any, path_prefix: str) -> t.List[str]:
@@ -73,6 +89,7 @@ def describe_user(task: TaskEnv, user: str, params: t.Mapping[str, t.Any]) -> t.
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     if params.get("max_age_days") is not None and params["max_age_days"] < 0:
         raise ValidationError(f"max_age_days must be 0 or more, got {params['max_age_days']}")
+    check_path_prefix(params.get("path_prefix"))
     users = params.get("users")
     if users is not None:
         if not users:
@@ -81,7 +98,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             check_user_name(name, "users entry")
         if len(set(users)) != len(users):
             raise ValidationError("users lists the same user twice")
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")))
+    task = TaskEnv(params, ctx, need_store=bool(params.get("store")), store_must_exist=not params.get("allow_missing_store"))
     names = list(users) if users else all_users(task.conn.client("iam"), params["path_prefix"])
     results = task.map(lambda user: describe_user(task, user, params), names)
     keys = [k for r in results for k in r["keys"]]

@@ -21,6 +21,7 @@ ARGUMENT_SPEC = argument_spec(
         "users": {"type": "list", "elements": "raw", "required": True},
         "max_age_days": {"type": "int", "default": 90},
         "fail_on_invalid": {"type": "bool", "default": False},
+        "allow_missing_store": {"type": "bool", "default": False},
         **TASK_SPEC,
     }
 )
@@ -80,7 +81,8 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     targets_from(params["users"], params, "000000000000")
-    task = TaskEnv(params, ctx)
+    # read-only: a file store that does not exist is a wrong path, unless the caller is about to create it
+    task = TaskEnv(params, ctx, store_must_exist=not params.get("allow_missing_store"))
     targets = targets_from(params["users"], params, task.account_id)
     task.preflight_store(targets[0].store_name)
     results = task.map(lambda target: verify_user(task, target), targets)

@@ -38,12 +38,13 @@ def fsync_directory(directory: str) -> None:
 
 def write_atomic(path: str, data: t.Union[bytes, str], mode: int = 0o600, *, prefix: t.Optional[str] = None,
                  suffix: str = ".tmp", prepare: t.Optional[t.Callable[[int], None]] = None,
-                 sync_directory: bool = False) -> None:
+                 check: t.Optional[t.Callable[[str], None]] = None, sync_directory: bool = False) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a torn one.
 
     The temporary file is created in the target's directory with ``mode`` set
     before a byte is written (``prepare(fd)`` may adjust it further, e.g. its
-    owner), flushed and fsynced, then renamed over ``path``.  On any failure,
+    owner), flushed and fsynced, ``check(temp_path)`` may still refuse it (by
+    raising), then it is renamed over ``path``.  On any failure,
     a crash (KeyboardInterrupt) included, the temporary file is removed and the
     old file stays as it was.
     """
@@ -63,6 +64,8 @@ def write_atomic(path: str, data: t.Union[bytes, str], mode: int = 0o600, *, pre
             handle.write(blob)
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -87,6 +87,14 @@ def credentials_from_env(values: t.Mapping[str, t.Any], environ: t.Mapping[str, 
 def connection_params(values: t.Mapping[str, t.Any], environ: t.Optional[t.Mapping[str, str]] = None) -> ConnectionParams:
     """Build ConnectionParams from validated option values (module, action or lookup)."""
     values = credentials_from_env(values, os.environ if environ is None else environ)
+    endpoint_url = values.get("endpoint_url")
+    if endpoint_url is not None and not str(endpoint_url).strip():
+        # Empty is a mistake (an unset variable, a typo), not "use AWS": falling back to the real
+        # endpoints would send the calls somewhere the user did not mean.
+        raise ValidationError(
+            "endpoint_url is empty (or AWS_URL / AWS_ENDPOINT_URL / EC2_URL is set to an empty value): give an "
+            "http:// or https:// URL, or leave the option out (and unset the variable) to use the region's AWS endpoints"
+        )
     role = values.get("assume_role")
     assume = None
     if role:

@@ -7,7 +7,8 @@
 ``store`` dict into a :class:`Store`:
 
 * ``type: file`` (default) -> :class:`FileStore` at ``path`` (required),
-  encrypted with the run's vault secrets (``vault_id`` picks the encrypting one);
+  encrypted with the run's vault secrets (``vault_id`` picks the encrypting one),
+  keeping ``backups`` previous versions (default 3);
 * ``type: secretsmanager`` -> :class:`SecretsManagerStore` (``prefix``
   default ``keyturn/``);
 * ``type: ssm`` -> :class:`SsmStore` (``prefix`` default ``/keyturn/``).
@@ -29,8 +30,10 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     StoreLocked,
     validate_record_name,
 )
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._store_secretsmanager import SecretsManagerStore
 from ansible_collections.keyturn.aws.plugins.module_utils._store_ssm import SsmStore
+from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_int, kind_of
 
 __all__ = [
     "STORE_SPEC",
@@ -40,6 +43,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "build_store",
+    "check_spec",
     "default_record_name",
     "validate_record_name",
 ]
@@ -54,7 +58,11 @@ STORE_SPEC: t.Dict[str, t.Dict[str, t.Any]] = {
     "prefix": {"type": "str"},
     "region": {"type": "str"},
     "kms_key_id": {"type": "str"},
+    "backups": {"type": "int"},
 }
+# store.backups: how many previous versions of a file store are kept (0 disables).
+DEFAULT_BACKUPS = 3
+MAX_BACKUPS = 100
 
 # Which options apply to which store type.
 _APPLIES = {
@@ -63,6 +71,7 @@ _APPLIES = {
     "prefix": ("secretsmanager", "ssm"),
     "region": ("secretsmanager", "ssm"),
     "kms_key_id": ("secretsmanager", "ssm"),
+    "backups": ("file",),
 }
 _SERVICE = {"secretsmanager": "secretsmanager", "ssm": "ssm"}
 
@@ -80,11 +89,11 @@ def default_record_name(account_id: str, user_name: str) -> str:
         raise StoreError("%s; set an explicit record name for this credential" % exc) from None
 
 
-def _check_spec(spec: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+def check_spec(spec: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
     if spec is None:
         spec = {}
     if not isinstance(spec, Mapping):
-        raise StoreError("the store option must be a dict (e.g. {type: file, path: ...}), got %s" % type(spec).__name__)
+        raise StoreError("the store option must be a dict (e.g. {type: file, path: ...}), got %s" % kind_of(spec))
     unknown = sorted(str(k) for k in spec if k not in STORE_SPEC)
     if unknown:
         raise StoreError(
@@ -95,14 +104,20 @@ def _check_spec(spec: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
         value = spec.get(key)
         if value is None:
             continue
+        if key == "backups":
+            try:
+                values[key] = check_int(value, "store.backups", 0, MAX_BACKUPS, "(0 keeps no backup)")
+            except ValidationError as exc:
+                raise StoreError(str(exc)) from None
+            continue
         if not isinstance(value, str):
-            raise StoreError("store.%s must be a string, got %s" % (key, type(value).__name__))
+            raise StoreError("store.%s must be a string, got %s" % (key, kind_of(value)))
         if not value.strip():
             raise StoreError("store.%s must not be empty" % key)
         values[key] = str(value)  # plain str (no data-tagging wrapper)
     kind = values.get("type", STORE_SPEC["type"]["default"])
     if kind not in STORE_TYPES:
-        raise StoreError("unknown store type %r; accepted: %s" % (kind, ", ".join(STORE_TYPES)))
+        raise StoreError("invalid store type %r; accepted: %s" % (kind, ", ".join(STORE_TYPES)))
     values["type"] = kind
     for key, kinds in _APPLIES.items():
         if key in values and kind not in kinds:
@@ -131,7 +146,7 @@ def build_store(
     plugin_utils, bound to the run's vault secrets).  Raises StoreError with a
     specific message.
     """
-    values = _check_spec(spec)
+    values = check_spec(spec)
     kind = values["type"]
     if kind == "file":
         if file_store_factory is None:
@@ -139,6 +154,8 @@ def build_store(
                 "the file store is encrypted with the run's vault secrets, which exist only on the controller; "
                 "run keyturn.aws tasks through their action plugins (the default) or use a secretsmanager/ssm store"
             )
+        if "backups" in values:  # factories of tests and older callers take (path, vault_id)
+            return file_store_factory(values["path"], values.get("vault_id"), backups=values["backups"])
         return file_store_factory(values["path"], values.get("vault_id"))
     if client_factory is None:
         raise StoreError("a %s store needs AWS access, but no AWS client factory was given" % kind)

@@ -8,7 +8,14 @@ import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Policy, Target
-from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
+from ansible_collections.keyturn.aws.plugins.module_utils._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_user_name,
+    kind_of,
+    shown,
+)
 
 RETIRE_CHOICES = ["delete", "deactivate"]
 UNMANAGED_CHOICES = ["fail", "deactivate", "delete"]
@@ -24,13 +31,17 @@ ROTATION_SPEC: t.Dict[str, t.Dict[str, t.Any]] = {
 }
 
 USER_OVERRIDES = ("max_age_days", "force", "retire", "unmanaged_keys")
+# 100 years: beyond it a date computation overflows, and no policy means it.
+MAX_AGE_DAYS = 36500
 
 
 def policy_from(params: t.Mapping[str, t.Any], **overrides: t.Any) -> Policy:
     values = {name: params.get(name) for name in ROTATION_SPEC if params.get(name) is not None}
     values.update(overrides)
-    if values.get("max_age_days", 90) < 0:
-        raise ValidationError(f"max_age_days must be 0 or more (0 rotates every run), got {values['max_age_days']}")
+    age = values.get("max_age_days", 90)
+    if isinstance(age, int) and not isinstance(age, bool) and age < 0:
+        raise ValidationError(f"max_age_days must be 0 or more (0 rotates every run), got {age}")
+    values["max_age_days"] = check_int(age, "max_age_days", 0, MAX_AGE_DAYS, "days (0 rotates every run)")
     if not 1 <= values.get("verify_successes", 2) <= 10:
         raise ValidationError(f"verify_successes must be between 1 and 10, got {values.get('verify_successes')}")
     if not 0 <= values.get("verify_timeout", 60) <= 3600:
@@ -61,19 +72,8 @@ def targets_from(users: t.Any, params: t.Mapping[str, t.Any], account_id: str, *
     seen_users: t.Set[str] = set()
     seen_names: t.Set[str] = set()
     for index, item in enumerate(users):
-        if isinstance(item, str):
-            spec: t.Dict[str, t.Any] = {"name": item}
-        elif isinstance(item, t.Mapping):
-            spec = dict(item)
-        else:
-            raise ValidationError(f"users[{index}] must be a user name or a dict, got {type(item).__name__}")
-        unknown = set(spec) - {"name", "store_name", *USER_OVERRIDES}
-        if unknown:
-            raise ValidationError(f"users[{index}] has unknown keys {sorted(unknown)}; accepted: name, store_name, "
-                                  + ", ".join(USER_OVERRIDES))
-        if not spec.get("name"):
-            raise ValidationError(f"users[{index}] has no name")
-        name = check_user_name(spec["name"], f"users[{index}]")
+        spec = _user_spec(item, index)
+        name = spec["name"]
         if name in seen_users:
             raise ValidationError(f"user {name} is listed twice in users; list each user once")
         seen_users.add(name)
@@ -82,10 +82,45 @@ def targets_from(users: t.Any, params: t.Mapping[str, t.Any], account_id: str, *
             raise ValidationError(f"store name {store_name} is used by two users")
         seen_names.add(store_name)
         overrides = {k: spec[k] for k in USER_OVERRIDES if spec.get(k) is not None}
-        if "retire" in overrides and overrides["retire"] not in RETIRE_CHOICES:
-            raise ValidationError(f"users[{index}].retire must be one of {RETIRE_CHOICES}")
-        if "unmanaged_keys" in overrides and overrides["unmanaged_keys"] not in UNMANAGED_CHOICES:
-            raise ValidationError(f"users[{index}].unmanaged_keys must be one of {UNMANAGED_CHOICES}")
         policy = base if not overrides else policy_from({**params, **overrides}, **policy_overrides)
         targets.append(Target(user_name=name, store_name=store_name, policy=policy))
     return targets
+
+
+def _user_spec(item: t.Any, index: int) -> t.Dict[str, t.Any]:
+    """One entry of ``users`` as a dict of checked, plain values (per-user options are checked
+    like the top-level ones, and the messages name ``users[index].option``)."""
+    where = f"users[{index}]"
+    if isinstance(item, str):
+        item = {"name": item}
+    elif not isinstance(item, t.Mapping):
+        raise ValidationError(
+            f"{where} must be an IAM user name (a string; quote names that look like numbers, e.g. '123') or a dict "
+            f"with a name key, got {kind_of(item)} ({shown(item)})"
+        )
+    unknown = set(item) - {"name", "store_name", *USER_OVERRIDES}
+    if unknown:
+        raise ValidationError(f"{where} has unknown keys {sorted(str(k) for k in unknown)}; accepted: name, store_name, "
+                              + ", ".join(USER_OVERRIDES))
+    name = item.get("name")
+    if name is None or name == "":
+        raise ValidationError(f"{where} has no name")
+    if not isinstance(name, str):
+        raise ValidationError(f"{where}.name must be an IAM user name (a string; quote names that look like numbers), "
+                              f"got {kind_of(name)} ({shown(name)})")
+    spec: t.Dict[str, t.Any] = {"name": check_user_name(str(name), where)}
+    store_name = item.get("store_name")
+    if store_name is not None:
+        if not isinstance(store_name, str) or not store_name.strip():
+            raise ValidationError(f"{where}.store_name must be a non-empty string, got {shown(store_name)}")
+        spec["store_name"] = str(store_name)
+    if item.get("max_age_days") is not None:
+        spec["max_age_days"] = check_int(item["max_age_days"], f"{where}.max_age_days", 0, MAX_AGE_DAYS,
+                                         "days (0 rotates every run)")
+    if item.get("force") is not None:
+        spec["force"] = check_bool(item["force"], f"{where}.force")
+    if item.get("retire") is not None:
+        spec["retire"] = check_choice(item["retire"], f"{where}.retire", RETIRE_CHOICES)
+    if item.get("unmanaged_keys") is not None:
+        spec["unmanaged_keys"] = check_choice(item["unmanaged_keys"], f"{where}.unmanaged_keys", UNMANAGED_CHOICES)
+    return spec

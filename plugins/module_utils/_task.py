@@ -34,11 +34,17 @@ TASK_SPEC: t.Dict[str, t.Dict[str, t.Any]] = {
 }
 
 
-def open_store(spec: t.Mapping[str, t.Any], base: t.Optional[AwsConnection], ctx: RunContext) -> Store:
-    """The task's store; AWS stores use the base identity (before assume_role)."""
+def open_store(spec: t.Mapping[str, t.Any], base: t.Optional[AwsConnection], ctx: RunContext,
+               must_exist: bool = False) -> Store:
+    """The task's store; AWS stores use the base identity (before assume_role).  ``must_exist``
+    (readers): a file store whose file does not exist is an error, not an empty store."""
     factory = base.client_factory() if base is not None else None
     try:
-        return build_store(dict(spec), client_factory=factory, file_store_factory=ctx.file_store_factory)
+        store = build_store(dict(spec), client_factory=factory, file_store_factory=ctx.file_store_factory)
+        check_exists = getattr(store, "check_exists", None)  # the file store's; AWS stores have no file
+        if must_exist and check_exists is not None:
+            check_exists()
+        return store
     except StoreError as exc:
         raise ValidationError(str(exc))
 
@@ -46,7 +52,8 @@ def open_store(spec: t.Mapping[str, t.Any], base: t.Optional[AwsConnection], ctx
 class TaskEnv:
     """Connections, identity, store and audit log of one task."""
 
-    def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True) -> None:
+    def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True,
+                 store_must_exist: bool = False) -> None:
         concurrency = int(params["concurrency"] if params.get("concurrency") is not None else 10)
         if not 1 <= concurrency <= 64:
             raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
@@ -58,7 +65,8 @@ class TaskEnv:
             check_account_id(expected)
         self.ctx = ctx
         self.base = AwsConnection(connection_params(params), max_pool=concurrency * 2 + 4)
-        self.store: t.Optional[Store] = open_store(params["store"], self.base, ctx) if need_store else None
+        self.store: t.Optional[Store] = (open_store(params["store"], self.base, ctx, must_exist=store_must_exist)
+                                         if need_store else None)
         self.conn = self.base.assumed()
         identity = self.conn.caller_identity("checking the task's credentials with STS")
         partition = partition_of_arn(identity["arn"])

@@ -22,7 +22,9 @@ Accepted ranges (documented in the lookup plugin too):
   (NIST SP 800-63B).
 * ``algorithm``: SHA1 (default, what AWS uses), SHA256, SHA512, any case.
 * Seeds must decode to at least 112 bits (14 bytes, 23 base32 characters),
-  pyotp's NIST-derived floor.  AWS virtual MFA seeds are 320 bits.
+  pyotp's NIST-derived floor, and at most 1024 bits; a degenerate seed (every
+  byte the same, e.g. all ``A`` = all zeros) is refused.  AWS virtual MFA seeds
+  are 320 bits.
 
 Nothing in this module writes a seed or a code to a file, a log or an
 exception message.  ``repr()`` of :class:`TotpSpec` and :class:`IssuedCode`
@@ -47,6 +49,8 @@ import typing
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ansible_collections.keyturn.aws.plugins.module_utils._paths import require_parent, write_target
+
 try:
     import pyotp
 
@@ -65,6 +69,9 @@ DEFAULT_ALGORITHM = "SHA1"
 DIGITS_RANGE = (6, 8)
 PERIOD_RANGE = (15, 120)
 MIN_SEED_BITS = 112
+# 1024 bits: four times a SHA512 block's key material and three times AWS's 320-bit seeds; a longer
+# "seed" is a paste mistake (a whole file, a URI pasted twice ...).
+MAX_SEED_BITS = 1024
 ALGORITHMS = {
     "SHA1": hashlib.sha1,
     "SHA256": hashlib.sha256,
@@ -77,6 +84,7 @@ LEDGER_KEEP_PERIODS = 4
 _BASE32_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 _SEPARATORS = " -\t\r\n\v\f"
 _MIN_SEED_CHARS = -(-MIN_SEED_BITS // 5)  # 23 base32 characters
+_MAX_SEED_INPUT = 4096  # characters, separators and padding included
 
 
 class TotpError(KeyturnError):
@@ -122,6 +130,11 @@ def normalize_seed(text: str) -> str:
     """
     if not isinstance(text, str):
         raise TotpError("the TOTP seed must be a string, got %s" % type(text).__name__)
+    if len(text) > _MAX_SEED_INPUT:  # before any work on it: a pasted file is not a seed
+        raise TotpError(
+            "the TOTP seed is too long: %d characters, a seed has at most %d base32 characters (%d bits)"
+            % (len(text), MAX_SEED_BITS // 5, MAX_SEED_BITS)
+        )
     compact = "".join(ch for ch in text if ch not in _SEPARATORS).upper()
     body = compact.rstrip("=")
     if not body:
@@ -147,6 +160,17 @@ def normalize_seed(text: str) -> str:
         raise TotpError(
             "the TOTP seed is too short: it decodes to %d bits, the minimum is %d bits "
             "(%d base32 characters); AWS MFA seeds are 320 bits" % (bits, MIN_SEED_BITS, _MIN_SEED_CHARS)
+        )
+    if bits > MAX_SEED_BITS:
+        raise TotpError(
+            "the TOTP seed is too long: it decodes to %d bits, the maximum is %d bits (%d base32 characters); "
+            "AWS MFA seeds are 320 bits (64 characters): check that only the seed was pasted"
+            % (bits, MAX_SEED_BITS, MAX_SEED_BITS // 5)
+        )
+    if len(set(decoded)) == 1:
+        raise TotpError(
+            "the TOTP seed is degenerate: every byte of it is the same (for example all 'A', which is all zeros); "
+            "a real seed is random: copy it again from the MFA enrolment"
         )
     return padded
 
@@ -317,7 +341,9 @@ def parse_seed(
             raise _prefix(exc, "otpauth URI secret") from None
         uri_values = {}
         for name, check in (("digits", _check_digits), ("period", _check_period), ("algorithm", _check_algorithm)):
-            if fields.get(name) not in (None, ""):
+            if fields.get(name) is not None and not str(fields[name]).strip():
+                raise TotpError("the otpauth URI has an empty %s= parameter: give a value or leave the parameter out" % name)
+            if fields.get(name) is not None:
                 try:
                     uri_values[name] = check(fields[name])
                 except TotpError as exc:
@@ -409,14 +435,25 @@ class CodeLedger:
     VERSION = 1
 
     def __init__(self, path: typing.Optional[str] = None, *, clock: typing.Callable[[], float] = time.time) -> None:
-        self.path = os.path.abspath(os.path.expanduser(path or DEFAULT_LEDGER_PATH))
+        # A symbolic link is written through (os.replace would turn the link into a file).
+        self.path = write_target(path or DEFAULT_LEDGER_PATH)
         self.lock_path = self.path + ".lock"
         self._clock = clock
+        self._is_default = self.path == write_target(DEFAULT_LEDGER_PATH)
 
     def __repr__(self) -> str:
         return "CodeLedger(path=%r)" % self.path
 
+    def check_path(self) -> None:
+        """Refuse a ledger whose folder does not exist (the file store's rule and message):
+        only the default ledger's folder, ~/.ansible/keyturn, is created on first use."""
+        if not self._is_default:
+            require_parent(self.path, "TOTP ledger", TotpError)
+        if os.path.isdir(self.path):
+            raise TotpError("the TOTP ledger path %s is a directory; give the path of a file" % self.path)
+
     def _ensure_dir(self) -> None:
+        self.check_path()
         directory = os.path.dirname(self.path)
         if os.path.isdir(directory):
             return

@@ -127,6 +127,11 @@ class Enrolment:
         self.name = self._check_name(params["seed_name"]) if params.get("seed_name") else ""
         self.ctx = ctx
         self.ledger_path = params.get("ledger_path")
+        if self.state == "present":  # the ledger is written after AWS changed: check its path first
+            try:
+                CodeLedger(self.ledger_path).check_path()
+            except TotpError as exc:
+                raise ValidationError(f"ledger_path: {exc}") from None
         self.task = TaskEnv(params, ctx)
         if self.task.store is None:  # pragma: no cover - TaskEnv opens the store by default
             raise KeyturnError("the task's store was not opened")

@@ -21,7 +21,9 @@ options:
     type: list
     elements: str
   path_prefix:
-    description: IAM path prefix when listing every user.
+    description:
+      - IAM path prefix when listing every user.
+      - Starts and ends with C(/) as IAM requires (for example C(/) or C(/division/team/)); anything else fails.
     type: str
     default: /
   max_age_days:
@@ -58,6 +60,9 @@ options:
       kms_key_id:
         description: KMS key of the Secrets Manager or SSM store.
         type: str
+      backups:
+        description: Previous versions of a C(file) store kept on writes; this module only reads, so it has no effect.
+        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str
@@ -65,6 +70,13 @@ options:
     description: Users described in parallel (1 to 64).
     type: int
     default: 10
+  allow_missing_store:
+    description:
+      - With a C(file) store, a store file that does not exist is an error (a wrong I(store.path)) unless this is
+        true; then every user reads as having no stored credential. For a check before the first rotation creates
+        the store (the C(rotate_access_keys) role does that).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
 attributes:

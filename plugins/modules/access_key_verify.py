@@ -30,6 +30,13 @@ options:
     description: Fail the task when any stored credential is missing or does not authenticate.
     type: bool
     default: false
+  allow_missing_store:
+    description:
+      - With a C(file) store, a store file that does not exist is an error (a wrong I(store.path)) unless this is
+        true; then every user reads as having no stored credential. For a check before the first rotation creates
+        the store (the C(rotate_access_keys) role does that).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store

@@ -34,10 +34,16 @@ options:
   config_file:
     description:
       - Path of an AWS shared config file (for example C(~/.aws/config)) in which to write a profile for the region.
-      - Created with mode C(0600) when missing.
+      - Created with mode C(0600) when missing; its directory must exist (it is never created).
+      - A symbolic link is followed and its target is updated (the link stays a link).
+      - The result is parsed with botocore's own config parser before it replaces the file; a file botocore could
+        not read (for example a duplicate section) is never written.
     type: path
   config_profile:
-    description: Name of the profile written to I(config_file). Defaults to C(keyturn-<region>).
+    description:
+      - Name of the profile written to I(config_file). Defaults to C(keyturn-<region>).
+      - 1-128 letters, digits and the characters C(_.-+@:/), as the AWS CLI reads it back (no spaces, brackets, quotes,
+        C(=), C(#), C(;) or line breaks). Needs I(config_file).
     type: str
 extends_documentation_fragment:
   - keyturn.aws.connection

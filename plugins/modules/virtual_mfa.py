@@ -59,6 +59,7 @@ options:
     description:
       - The TOTP ledger (shared with the M(keyturn.aws.totp) lookup) in which the enrolment codes are recorded as used.
       - When not set, C(KEYTURN_AWS_TOTP_LEDGER_PATH) is used, else C(~/.ansible/keyturn/totp-ledger.json).
+      - Its directory must exist (only the default one is created); a symbolic link is followed.
     type: path
 extends_documentation_fragment:
   - keyturn.aws.connection

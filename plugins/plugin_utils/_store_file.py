@@ -20,7 +20,10 @@ vault code.  Every change is a read-modify-write under an exclusive ``flock`` on
 the sibling ``<path>.lock`` (so writers in separate processes never lose each
 other's updates) and lands atomically: temp file in the same directory, fsync,
 ``os.replace``; the file always ends up mode 0600.  Readers never lock: they see
-either the old or the new file, never a torn one.
+either the old or the new file, never a torn one.  Before each replace the old
+version is kept as ``<path>.<UTC timestamp>.bak`` (``store.backups``, default 3;
+see keep_backup), and a file that does not decrypt or parse is never replaced
+(every commit reads the file first and stops on any error).
 
 This runs on the controller only (it needs the vault secrets).
 """
@@ -29,8 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import json
 import os
+import re
 import threading
 import time
 import typing as t
@@ -58,6 +63,8 @@ from ansible.parsing.vault import (
 HAS_VAULT = True
 
 from ansible_collections.keyturn.aws.plugins.module_utils._files import LockTimeout, TempFileError, exclusive_lock, write_atomic
+from ansible_collections.keyturn.aws.plugins.module_utils._paths import require_parent, write_target
+from ansible_collections.keyturn.aws.plugins.module_utils._stores import DEFAULT_BACKUPS
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
     STAGES,
@@ -139,6 +146,7 @@ class FileStore(Store):
         vault_secrets: t.Optional[list],
         vault_id: t.Optional[str] = None,
         lock_timeout: float = 60.0,
+        backups: int = DEFAULT_BACKUPS,
     ) -> None:
         if not HAS_YAML:
             raise StoreError("the file store needs the PyYAML Python library on the controller")
@@ -148,10 +156,13 @@ class FileStore(Store):
             raise StoreError("the file store needs a path (store.path)")
         if vault_id is not None and (not isinstance(vault_id, str) or not vault_id):
             raise StoreError("store.vault_id must be a non-empty string")
-        self.path = os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+        self.path = write_target(path)
         self.lock_path = self.path + ".lock"
         self.vault_id = vault_id
         self.lock_timeout = lock_timeout
+        if isinstance(backups, bool) or not isinstance(backups, int) or backups < 0:
+            raise StoreError("store.backups must be a whole number, 0 or more (0 keeps no backup)")
+        self.backups = backups
         self._vault_secrets = list(vault_secrets or [])
         # Decrypted content of the file as last read or written, keyed by the file's identity.
         self._cache_lock = threading.Lock()
@@ -163,6 +174,16 @@ class FileStore(Store):
 
     def describe(self) -> str:
         return "file store %s" % self.path
+
+    def check_exists(self) -> None:
+        """For readers (verify, info, lookups): a file store that does not exist is a mistake
+        (a wrong store.path), not an empty store.  Only the modules that write create it."""
+        if not os.path.exists(self.path):
+            raise StoreError(
+                "the file store %s does not exist: check store.path (a file store is created by the modules that "
+                "write to it: access_key_rotate, access_key_reconcile, dual_account_swap, totp_seed, virtual_mfa)"
+                % self.path
+            )
 
     # -- vault -------------------------------------------------------------
 
@@ -314,12 +335,7 @@ class FileStore(Store):
     # -- locking and atomic writes ----------------------------------------
 
     def _check_directory(self) -> str:
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            raise StoreError(
-                "the directory of the file store %s does not exist: create %s first" % (self.path, directory)
-            )
-        return directory
+        return require_parent(self.path, "file store", StoreError)
 
     @contextlib.contextmanager
     def _locked(self) -> t.Iterator[None]:
@@ -352,7 +368,9 @@ class FileStore(Store):
         blob = self._dump(records)
         directory = self._check_directory()
         try:
-            write_atomic(self.path, blob, FILE_MODE, prepare=self._keep_owner, sync_directory=True)
+            # The version being replaced is kept as a backup just before the rename (store.backups).
+            write_atomic(self.path, blob, FILE_MODE, prepare=self._keep_owner, sync_directory=True,
+                         check=lambda _tmp: keep_backup(self.path, self.backups))
             st = os.stat(self.path)
             with self._cache_lock:
                 self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), _shallow(records))
@@ -540,10 +558,66 @@ class FileStore(Store):
         self._mutate(release)
 
 
-def file_store_factory(vault_secrets: t.Optional[list]) -> t.Callable[[str, t.Optional[str]], FileStore]:
-    """``factory(path, vault_id)`` bound to the run's vault secrets (for ``build_store``)."""
+def file_store_factory(vault_secrets: t.Optional[list]) -> t.Callable[..., FileStore]:
+    """``factory(path, vault_id, backups=3)`` bound to the run's vault secrets (for ``build_store``)."""
 
-    def factory(path: str, vault_id: t.Optional[str] = None) -> FileStore:
-        return FileStore(path, vault_secrets, vault_id=vault_id)
+    def factory(path: str, vault_id: t.Optional[str] = None, backups: int = DEFAULT_BACKUPS) -> FileStore:
+        return FileStore(path, vault_secrets, vault_id=vault_id, backups=backups)
 
     return factory
+
+
+# -- backups ---------------------------------------------------------------
+# Before each commit the version being replaced is kept as ``<path>.<UTC timestamp>.bak``
+# (for example ``secrets.yml.20250131T120000.123456Z.bak``): a hard link to the old file, so it
+# costs no copy and has the same mode, owner and folder; only the newest ``backups`` are kept.
+# Restoring one is copying it back (see the README, "Restoring a file store backup").
+
+BACKUP_STAMP = "%Y%m%dT%H%M%S.%fZ"
+_BACKUP_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z\.bak$")
+
+
+def backup_paths(path: str) -> t.List[str]:
+    """The backups of the file store at ``path``, oldest first."""
+    directory, base = os.path.split(path)
+    prefix = base + "."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in sorted(n for n in names
+                                                       if n.startswith(prefix) and _BACKUP_NAME.match(n[len(prefix):]))]
+
+
+def keep_backup(path: str, keep: int) -> None:
+    """Keep the current version of ``path`` (about to be replaced) as a backup, then drop all
+    but the newest ``keep``.  Nothing happens when ``keep`` is 0 or the file does not exist yet."""
+    if keep <= 0 or not os.path.isfile(path):
+        return
+    for _attempt in range(5):
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime(BACKUP_STAMP)
+        target = "%s.%s.bak" % (path, stamp)
+        try:
+            os.link(path, target)
+            break
+        except FileExistsError:
+            continue  # same microsecond: take a new timestamp
+        except OSError:  # no hard links here (some network or FUSE file systems): copy it
+            _copy_backup(path, target)
+            break
+    else:  # pragma: no cover - five backups in one microsecond
+        raise StoreError("cannot keep a backup of the file store %s: the backup names are taken" % path)
+    for old in backup_paths(path)[:-keep]:
+        with contextlib.suppress(OSError):
+            os.unlink(old)
+
+
+def _copy_backup(path: str, target: str) -> None:
+    try:
+        with open(path, "rb") as src:
+            write_atomic(target, src.read(), FILE_MODE, suffix=".bak.tmp")
+    except OSError as exc:
+        raise StoreError(
+            "cannot keep a backup of the file store %s (set store.backups: 0 to keep none): %s"
+            % (path, exc.strerror or exc.__class__.__name__)
+        ) from None

@@ -92,6 +92,7 @@ def expected(seed: str, code: t.Mapping[str, t.Any]) -> str:
 
 
 def ledger_env(runner: t.Any) -> t.Dict[str, str]:
+    os.makedirs(os.path.join(runner.tmp, "ledger"), mode=0o700, exist_ok=True)  # a ledger's folder must exist
     return {"KEYTURN_AWS_TOTP_LEDGER_PATH": os.path.join(runner.tmp, "ledger", "totp-ledger.json"),
             "KEYTURN_AWS_TOTP_AUDIT_LOG": os.path.join(runner.tmp, "audit.jsonl")}
 

@@ -105,6 +105,7 @@ def lookup(make_lookup: t.Callable[[], t.Any]) -> t.Any:
 
 @pytest.fixture
 def ledger(tmp_path: t.Any) -> str:
+    (tmp_path / "ledger").mkdir(mode=0o700)
     return str(tmp_path / "ledger" / "totp-ledger.json")
 
 
@@ -357,6 +358,7 @@ def test_stored_seed_needs_a_store(lookup: t.Any) -> None:
 
 
 def test_unknown_name(lookup: t.Any, store_option: dict) -> None:
+    store_seed(store_option, "acct/other", AWS_SEED)  # the store file exists, the name does not
     message = _error(lookup, ["acct/missing"], store=store_option)
     assert "no TOTP seed is stored under 'acct/missing'" in message and "totp_seed" in message
 
@@ -448,3 +450,28 @@ def test_totp_seed_leaves_virtual_mfa_seeds_alone(store_option: dict) -> None:
         store_seed(store_option, "acct/mfa/bob", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
     with pytest.raises(ValidationError, match="use keyturn.aws.virtual_mfa"):
         store_seed(store_option, "acct/mfa/bob", None, state="absent")
+
+
+# -- issue 18.5 / 18.6: unknown keywords, store type, missing store file -----------------------------
+
+
+def test_unknown_keyword_is_an_error_that_names_it(lookup: t.Any, ledger: str) -> None:
+    # min_remainig=25 used to be ignored: the code came back with the default 5 s margin
+    with pytest.raises(AnsibleLookupError) as info:
+        lookup.run([], {}, seed=AWS_SEED, min_remainig=25, ledger_path=ledger)
+    message = str(info.value)
+    assert "unknown option(s) min_remainig" in message and "min_remaining" in message.split("accepted:")[1]
+    assert AWS_SEED not in message
+    assert not os.path.exists(ledger)  # no code was handed out
+
+
+def test_bad_store_type_is_reported_as_such(lookup: t.Any) -> None:
+    # it used to say "region is required": the connection was built before the store was checked
+    message = _error(lookup, ["acct/x"], store={"type": "vaultx"})
+    assert "invalid store type 'vaultx'; accepted: file, secretsmanager, ssm" in message
+
+
+def test_missing_store_file_says_so(lookup: t.Any, store_option: dict) -> None:
+    message = _error(lookup, ["acct/root-mfa"], store=store_option)
+    assert f"the file store {store_option['path']} does not exist" in message
+    assert "no TOTP seed is stored" not in message

@@ -47,3 +47,15 @@ def test_assume_role_checks():
         connection_params({"assume_role": {"role_arn": "arn:aws:iam::123456789012:role/r", "bogus": 1}}, {})
     with pytest.raises(ValidationError, match="duration_seconds"):
         connection_params({"assume_role": {"role_arn": "arn:aws:iam::123456789012:role/r", "duration_seconds": 60}}, {})
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_empty_endpoint_url_is_an_error_not_the_aws_endpoint(empty):
+    # issue 18.3: "" used to fall back silently to the real AWS endpoints
+    with pytest.raises(ValidationError, match="endpoint_url is empty") as info:
+        connection_params({"region": "us-east-1", "endpoint_url": empty}, {})
+    assert "leave the option out" in str(info.value)
+
+
+def test_unset_endpoint_url_uses_aws():
+    assert connection_params({"region": "us-east-1", "endpoint_url": None}, {}).endpoint_url is None

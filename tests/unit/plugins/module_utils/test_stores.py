@@ -382,7 +382,7 @@ def test_store_factory_builds_aws_stores(aws_env: None) -> None:
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({"type": "vault"}, "unknown store type 'vault'; accepted: file, secretsmanager, ssm"),
+        ({"type": "vault"}, "invalid store type 'vault'; accepted: file, secretsmanager, ssm"),
         ({}, "store.path is required for a file store"),
         (None, "store.path is required for a file store"),
         ({"type": "file"}, "store.path is required"),
@@ -415,3 +415,25 @@ def test_store_factory_aws_store_needs_client_factory() -> None:
 def test_build_store_file_needs_the_controller(tmp_path: t.Any) -> None:
     with pytest.raises(StoreError, match="only on the controller"):
         build_store({"type": "file", "path": str(tmp_path / "s.yml")}, client_factory=None)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"type": "file", "path": "/x", "backups": -1}, "store.backups must be a whole number from 0 to 100"),
+    ({"type": "file", "path": "/x", "backups": "many"}, "store.backups must be a whole number from 0 to 100 (0 keeps no backup), got 'many'"),
+    ({"type": "file", "path": "/x", "backups": 101}, "got 101"),
+    ({"type": "file", "path": "/x", "backups": True}, "store.backups must be a whole number"),
+    ({"type": "ssm", "backups": 2}, "store.backups does not apply to a ssm store"),
+    ({"type": "file", "path": 3}, "store.path must be a string, got a number"),
+])
+def test_store_backups_option_is_checked(spec: t.Any, message: str) -> None:
+    with pytest.raises(StoreError) as info:
+        build_store(spec, client_factory=FakeFactory(), file_store_factory=file_factory(vault_secrets_from_password("pw")))
+    assert message in str(info.value) and "int" not in str(info.value).replace("point", "")
+
+
+def test_store_backups_reaches_the_file_store(tmp_path: t.Any) -> None:
+    secrets = vault_secrets_from_password("pw")
+    path = str(tmp_path / "s.yml")
+    assert build_store({"type": "file", "path": path}, file_store_factory=file_factory(secrets)).backups == 3
+    assert build_store({"type": "file", "path": path, "backups": "0"}, file_store_factory=file_factory(secrets)).backups == 0
+    assert build_store({"type": "file", "path": path, "backups": 7}, file_store_factory=file_factory(secrets)).backups == 7

@@ -220,11 +220,11 @@ def test_normalize_errors(text, fragment):
 
 
 def test_minimum_seed_length_boundary():
-    assert normalize_seed("A" * 23) == "A" * 23 + "="  # 115 bits -> 14 bytes
+    assert normalize_seed("B" + "A" * 22) == "B" + "A" * 22 + "="  # 115 bits -> 14 bytes
     with pytest.raises(TotpError, match="it decodes to 104 bits, the minimum is 112 bits"):
-        normalize_seed("A" * 21)  # 105 bits -> 13 bytes
+        normalize_seed("B" + "A" * 20)  # 105 bits -> 13 bytes
     with pytest.raises(TotpError, match="not a valid base32 length"):
-        normalize_seed("A" * 22)
+        normalize_seed("B" + "A" * 21)
 
 
 def test_non_string_seed():
@@ -425,6 +425,7 @@ class FakeClock:
 
 @pytest.fixture
 def ledger(tmp_path):
+    (tmp_path / "keyturn").mkdir(mode=0o700)
     return CodeLedger(str(tmp_path / "keyturn" / "totp-ledger.json"))
 
 
@@ -594,8 +595,9 @@ def test_ledger_claim_once(ledger):
     assert ledger.claim(parse_seed(SEED, digits=8), step) is True
 
 
-def test_ledger_file_modes(tmp_path):
-    path = tmp_path / "new" / "dir" / "ledger.json"
+def test_ledger_file_modes(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # only the default ledger's folder is created
+    path = tmp_path / ".ansible" / "keyturn" / "totp-ledger.json"
     ledger = CodeLedger(str(path))
     old = os.umask(0)
     try:
@@ -696,3 +698,70 @@ def test_ledger_across_processes(tmp_path):
     assert sorted(outcomes) == [False] * (workers - 1) + [True]
     # and the parent sees the claim too
     assert CodeLedger(path).claim(parse_seed(SEED), step) is False
+
+
+# ---------------------------------------------------------------------------
+# Issue 18.8 and 18.2: degenerate and over-long seeds, empty URI parameters, ledger paths
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", ["A" * 64, "a" * 32, "7" * 64, "AAAA AAAA AAAA AAAA AAAA AAAA AAAA AAAA"])
+def test_degenerate_seed_is_refused(seed):
+    with pytest.raises(TotpError, match="the TOTP seed is degenerate") as info:
+        parse_seed(seed)
+    assert seed not in str(info.value)
+
+
+def test_degenerate_seed_in_a_uri_is_refused():
+    with pytest.raises(TotpError, match="otpauth URI secret: the TOTP seed is degenerate"):
+        parse_seed("otpauth://totp/x?secret=" + "A" * 32)
+
+
+@pytest.mark.parametrize("seed, expected", [
+    ("A" * 5000, "too long: 5000 characters"),
+    ((AWS_SEED * 4)[:208], "too long: it decodes to 1040 bits, the maximum is 1024 bits"),
+])
+def test_overlong_seed_is_refused(seed, expected):
+    with pytest.raises(TotpError, match=expected) as info:
+        normalize_seed(seed)
+    assert AWS_SEED not in str(info.value)
+
+
+def test_longest_accepted_seed():
+    seed = (AWS_SEED * 4)[:200]  # 1000 bits -> 125 bytes
+    assert normalize_seed(seed).rstrip("=") == seed
+
+
+@pytest.mark.parametrize("param", ["digits", "period", "algorithm"])
+def test_empty_uri_parameter_is_refused(param):
+    with pytest.raises(TotpError, match="the otpauth URI has an empty %s= parameter" % param):
+        parse_seed("otpauth://totp/Example:a?secret=%s&%s=" % (AWS_SEED, param))
+    with pytest.raises(TotpError, match="empty %s=" % param):
+        parse_seed("otpauth://totp/Example:a?secret=%s&%s=%%20" % (AWS_SEED, param))
+
+
+def test_ledger_with_a_missing_folder_is_refused(tmp_path):
+    path = tmp_path / "missing" / "ledger.json"
+    ledger = CodeLedger(str(path))
+    with pytest.raises(TotpError) as info:
+        ledger.claim(parse_seed(SEED), 5)
+    assert str(info.value) == f"the directory of the TOTP ledger {path} does not exist: create {path.parent} first"
+    assert not os.path.exists(path.parent)
+    with pytest.raises(TotpError, match="does not exist"):
+        ledger.check_path()
+
+
+def test_ledger_symlink_is_written_through(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "ledger.json"
+    link = tmp_path / "ledger.json"
+    link.symlink_to(target)
+    ledger = CodeLedger(str(link))
+    assert ledger.claim(parse_seed(SEED), 5) is True
+    assert os.path.islink(link) and target.exists()
+    assert CodeLedger(str(link)).claim(parse_seed(SEED), 5) is False
+
+
+def test_ledger_path_that_is_a_directory_is_refused(tmp_path):
+    with pytest.raises(TotpError, match="is a directory"):
+        CodeLedger(str(tmp_path)).check_path()

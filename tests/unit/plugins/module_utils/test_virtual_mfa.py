@@ -316,3 +316,22 @@ def test_seed_text_accepts_bytes_and_str(raw: t.Any) -> None:
 def test_seed_text_rejects_the_rest(raw: t.Any) -> None:
     with pytest.raises(KeyturnError):
         _virtual_mfa.seed_text(raw)
+
+
+def test_ledger_path_in_a_missing_folder_fails_before_any_change(h: Harness, tmp_path: t.Any) -> None:
+    # issue 18.2: the ledger's folder used to be created silently (after the device was enabled)
+    ledger = tmp_path / "no-such-dir" / "ledger.json"
+    with pytest.raises(ValidationError) as info:
+        h.run(ledger_path=str(ledger))
+    assert str(info.value) == (f"ledger_path: the directory of the TOTP ledger {ledger} does not exist: "
+                               f"create {ledger.parent} first")
+    assert h.devices() == {} and h.enabled() == []
+    assert not os.path.exists(h.path) and not os.path.exists(ledger.parent)
+
+
+def test_ledger_path_symlink_is_followed(h: Harness, tmp_path: t.Any) -> None:
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "ledger-link.json"
+    link.symlink_to(tmp_path / "real" / "ledger.json")
+    assert h.run(ledger_path=str(link))["enabled"] is True
+    assert os.path.islink(link) and (tmp_path / "real" / "ledger.json").exists()

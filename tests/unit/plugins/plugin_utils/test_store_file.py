@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -463,3 +464,95 @@ def test_store_file_read_returns_independent_copies(path: str, secrets: list) ->
     first = store.read("acct/u")
     first.current["nested"]["a"] = 2
     assert store.read("acct/u").current == {"nested": {"a": 1}}
+
+
+# -- issue 18.10: backups, and a damaged store is never overwritten --------------------------------
+
+
+def _backups(path: str) -> t.List[str]:
+    return _store_file.backup_paths(path)
+
+
+def test_backups_keep_the_previous_versions(path: str, secrets: list) -> None:
+    store = FileStore(path, secrets, backups=3)
+    store.write_current(NAME, dict(RECORD, access_key_id="AKIAEXAMPLEEXAMPLE00"))
+    assert _backups(path) == []  # nothing to keep before the first version
+    versions = []
+    for number in range(1, 6):
+        with open(path, "rb") as fh:
+            versions.append(fh.read())
+        store.write_current(NAME, dict(RECORD, access_key_id="AKIAEXAMPLEEXAMPL%03d" % number))
+    kept = _backups(path)
+    assert len(kept) == 3
+    # the newest three previous versions, oldest first, byte for byte (still vault-encrypted, same mode)
+    assert [open(p, "rb").read() for p in kept] == versions[-3:]
+    for backup in kept:
+        assert mode(backup) == 0o600 and os.path.dirname(backup) == os.path.dirname(path)
+        assert re.match(r"^secrets\.yml\.\d{8}T\d{6}\.\d{6}Z\.bak$", os.path.basename(backup))
+        assert SECRET.encode() not in open(backup, "rb").read()
+    assert decrypt(kept[-1])["records"][NAME]["current"]["access_key_id"] == "AKIAEXAMPLEEXAMPL004"
+
+
+def test_backup_restored_by_copying_it_back(path: str, secrets: list) -> None:
+    store = FileStore(path, secrets)
+    store.write_current(NAME, RECORD)
+    store.write_current(NAME, dict(RECORD, access_key_id="AKIAEXAMPLEEXAMPLE99"))
+    backup = _backups(path)[-1]
+    # the README's recipe: copy to a new name, then rename over the store
+    subprocess.run(["sh", "-c", 'cp -p "$1" "$2.restore" && mv "$2.restore" "$2"', "sh", backup, path], check=True)
+    assert FileStore(path, secrets).read(NAME).current == RECORD
+    assert decrypt(backup)["records"][NAME]["current"] == RECORD  # the backup itself is unchanged
+
+
+def test_backups_zero_keeps_none(path: str, secrets: list) -> None:
+    store = FileStore(path, secrets, backups=0)
+    for _write in range(3):
+        store.write_current(NAME, RECORD)
+    assert _backups(path) == []
+
+
+def test_backups_are_not_listed_as_other_files(path: str, secrets: list, tmp_path: t.Any) -> None:
+    other = tmp_path / "secrets.yml.notes.bak"
+    other.write_text("mine")
+    store = FileStore(path, secrets, backups=1)
+    for _write in range(3):
+        store.write_current(NAME, RECORD)
+    assert len(_backups(path)) == 1 and other.read_text() == "mine"
+
+
+@pytest.mark.parametrize("content", [
+    b"$ANSIBLE_VAULT;1.1;AES256\nnot-hex-at-all\n",  # damaged envelope
+    b"plain: text\n",  # not a vault file
+])
+def test_damaged_store_is_never_overwritten(path: str, secrets: list, content: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(content)
+    store = FileStore(path, secrets)
+    with pytest.raises(StoreError):
+        store.write_current(NAME, RECORD)
+    with pytest.raises(StoreError):
+        store.write_pending(NAME, RECORD)
+    assert open(path, "rb").read() == content
+    assert _backups(path) == []
+
+
+def test_store_that_does_not_decrypt_or_parse_is_never_overwritten(path: str, secrets: list) -> None:
+    FileStore(path, vault_secrets_from_password("another password")).write_current(NAME, RECORD)
+    foreign = open(path, "rb").read()
+    with pytest.raises(StoreError, match="could not decrypt"):
+        FileStore(path, secrets).write_current(NAME, RECORD)
+    assert open(path, "rb").read() == foreign
+    not_yaml = VaultLib(secrets).encrypt("format: [1\n")
+    with open(path, "wb") as fh:
+        fh.write(not_yaml)
+    with pytest.raises(StoreError, match="not valid YAML"):
+        FileStore(path, secrets).write_current(NAME, RECORD)
+    assert open(path, "rb").read() == not_yaml
+
+
+def test_check_exists_for_readers(path: str, secrets: list) -> None:
+    store = FileStore(path, secrets)
+    with pytest.raises(StoreError, match="the file store .* does not exist: check store.path"):
+        store.check_exists()
+    store.write_current(NAME, RECORD)
+    store.check_exists()
