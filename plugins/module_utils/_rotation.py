@@ -360,7 +360,7 @@ class UserRotation:
             if not check.ok:
                 return True, f"the stored credential does not authenticate: {check.reason}"
             return False, "the stored credential authenticates"
-        age = iam_key.age_days()
+        age = iam_key.age_days(self.env.clock())
         if age >= policy.max_age_days:
             return True, f"the key is {age:.0f} days old (max_age_days {policy.max_age_days})"
         return False, f"the key is {age:.0f} days old (max_age_days {policy.max_age_days})"
@@ -419,6 +419,7 @@ class UserRotation:
         listing = ", ".join(f"{k.access_key_id} ({k.status})" for k in keys)
         if waiting:
             judged = t.cast(Retirement, self.retirement)
+            self.result["retirement"] = judged.as_result()
             raise Postponed(f"rotation due ({self.result.get('reason')}) but postponed: {judged.reason}, and it fills "
                             f"the second key slot; a run after its retirement rotates")
         if unknown_active:
