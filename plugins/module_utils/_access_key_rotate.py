@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
@@ -16,23 +17,48 @@ ARGUMENT_SPEC = argument_spec(
     {
         "users": {"type": "list", "elements": "raw", "required": True},
         "self_rotate": {"type": "bool", "default": False},
+        "retire_after": {"type": "int", "default": 0},
+        "retire_when_idle": {"type": "int", "default": 0},
         **ROTATION_SPEC,
         **TASK_SPEC,
     }
 )
 
 
+# A grace period or idle window longer than a year is a mistake (a key that is never retired).
+MAX_GRACE_SECONDS = 366 * 86400
+
+
+def grace_options(params: t.Mapping[str, t.Any]) -> t.Dict[str, int]:
+    """retire_after / retire_when_idle, checked: whole seconds from 0 to a year."""
+    values = {}
+    for name in ("retire_after", "retire_when_idle"):
+        value = params.get(name)
+        value = 0 if value is None else value
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE_SECONDS:
+            raise ValidationError(f"{name} must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} (366 days), "
+                                  f"got {value!r}")
+        values[name] = value
+    return values
+
+
 def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
     return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
                run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
-               sleep=task.sleep)
+               sleep=task.sleep, caller_arn=task.identity.get("arn"))
 
 
 def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb: str) -> t.Dict[str, t.Any]:
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
     rotations = [UserRotation(env, target) for target in targets]
-    results = task.map(lambda rotation: rotation.run(), rotations)
+    # The task's own IAM user goes last, alone: its rotation switches the task to the new key.
+    others = [rotation for rotation in rotations if not rotation.is_caller]
+    done = {id(rotation): result for rotation, result in zip(others, task.map(lambda rotation: rotation.run(), others))}
+    for rotation in rotations:
+        if rotation.is_caller:
+            done[id(rotation)] = rotation.run()
+    results = [done[id(rotation)] for rotation in rotations]
     for item in results:
         for warning in item.pop("warnings", []):
             ctx.warn(f"{item['user_name']}: {warning}")
@@ -53,11 +79,20 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
     else:
         counts = out["summary"]
         out["msg"] = f"{verb}: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("rotated", "skipped"))
+    done_states = ("retired", "ready") if ctx.check_mode else ("retired",)
+    retired = sum(1 for r in results if (r.get("retirement") or {}).get("state") in done_states and r["action"] != "failed")
+    pending = [r for r in results if (r.get("retirement") or {}).get("state") in ("waiting", "in_use")]
+    if retired or pending:
+        verb_retired = "to retire" if ctx.check_mode else "retired"
+        out["msg"] += f"; old keys: {retired} {verb_retired}, {len(pending)} pending retirement"
+        out["summary"]["retired"] = retired
+        out["summary"]["retirement_pending"] = len(pending)
     return out
 
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
-    targets_from(params["users"], params, "000000000000")  # bad input fails before any AWS call
+    grace = grace_options(params)
+    targets_from(params["users"], params, "000000000000", **grace)  # bad input fails before any AWS call
     task = TaskEnv(params, ctx)
-    targets = targets_from(params["users"], params, task.account_id, self_rotate=params.get("self_rotate", False))
+    targets = targets_from(params["users"], params, task.account_id, self_rotate=params.get("self_rotate", False), **grace)
     return run_rotations(task, targets, ctx, "rotation")

@@ -203,6 +203,15 @@ class AwsConnection:
         return AwsConnection(params, _credentials=(access_key, secret_key, session_token),
                              _botocore_session=self._botocore, **self._settings)
 
+    def switch_credentials(self, access_key: str, secret_key: str) -> None:
+        """Sign every later call of this connection (and of the stores built on it) with another key: used when
+        a task rotates the IAM user it runs as, so it never signs with the key it retires."""
+        with self._lock:
+            self.params = dataclasses.replace(self.params, access_key=access_key, secret_key=secret_key,
+                                              session_token=None, profile=None)
+            self._credentials = (access_key, secret_key, None)
+            self._clients = {}
+
     def assumed(self) -> "AwsConnection":
         """The connection to do the work with: this one, or the assumed role's."""
         role = self.params.assume_role

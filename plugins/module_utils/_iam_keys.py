@@ -95,6 +95,18 @@ def delete_key(iam: t.Any, user: str, key_id: str) -> None:
         raise translate_aws_error(exc, f"deleting access key {key_id} of {user}")
 
 
+def last_used(iam: t.Any, key_id: str) -> t.Dict[str, t.Any]:
+    """IAM's record of the key's last use: ``date`` (datetime or None: never used), ``service``, ``region``."""
+    used = call(f"reading when access key {key_id} was last used", iam.get_access_key_last_used,
+                AccessKeyId=key_id).get("AccessKeyLastUsed", {})
+    date = used.get("LastUsedDate")
+    return {
+        "date": _aware(date) if isinstance(date, datetime.datetime) else parse_time(date),
+        "service": used.get("ServiceName") if used.get("ServiceName") not in (None, "N/A") else None,
+        "region": used.get("Region") if used.get("Region") not in (None, "N/A") else None,
+    }
+
+
 def set_status(iam: t.Any, user: str, key_id: str, status: str) -> None:
     call(f"setting access key {key_id} of {user} to {status}", iam.update_access_key,
          UserName=user, AccessKeyId=key_id, Status=status)
@@ -180,4 +192,4 @@ def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: floa
 
 
 __all__ = ["AmbiguousCreate", "IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
-           "list_keys", "parse_time", "set_status", "user_arn_pattern", "verify_key"]
+           "last_used", "list_keys", "parse_time", "set_status", "user_arn_pattern", "verify_key"]

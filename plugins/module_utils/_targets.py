@@ -45,6 +45,8 @@ def policy_from(params: t.Mapping[str, t.Any], **overrides: t.Any) -> Policy:
         verify_timeout=float(values.get("verify_timeout", 60)),
         confirm_retired=bool(values.get("confirm_retired", False)),
         due_when=str(values.get("due_when", "age")),
+        retire_after=int(values.get("retire_after", 0)),
+        retire_when_idle=int(values.get("retire_when_idle", 0)),
     )
 
 

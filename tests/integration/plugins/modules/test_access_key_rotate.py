@@ -166,7 +166,7 @@ def test_propagation_delay_wait_and_rollback(runner, awsmock, account_id):
         awsmock.configure(propagation_delay=0)
     failed = by_user(too_slow)["slow"]
     assert failed["action"] == "failed" and "did not verify" in failed["reason"]
-    assert "old key kept" in failed["reason"]
+    assert f"the stored key {middle['access_key_id']} was kept" in failed["reason"]
     assert estate.store.current(estate.name("slow"))["access_key_id"] == middle["access_key_id"]
     assert estate.store.read(estate.name("slow")).pending is None
     assert estate.keys("slow") == {middle["access_key_id"]: "Active"}
