@@ -40,10 +40,9 @@ attributes:
     description: Writes nothing in check mode.
   diff_mode:
     support: none
+    description: An event is a record of the run, not a change of managed state.
 notes:
   - Not part of the C(keyturn.aws.aws) action group; it takes no AWS connection options.
-seealso:
-  - role: keyturn.aws.deliver_access_keys
 """
 
 EXAMPLES = r"""

@@ -37,7 +37,8 @@ options:
   profile:
     description:
       - Profile (section) of the credentials file, the bare name as in C([name]) (no C(profile ) prefix).
-      - Letters, digits and C(. _ - @ + : /); it must start with a letter, digit or C(_).
+      - Letters, digits and the characters C(.), C(_), C(-), C(@), C(+), C(:) and C(/); it must start with a letter,
+        a digit or C(_).
       - Must be left at C(default) with I(format=env), which has no profiles.
     type: str
     default: default
@@ -303,8 +304,7 @@ def main() -> None:
     os.umask(0o077)  # anything created here (temp file, directory, backup) is private to the owner
     params = module.params
     fmt = params["format"]
-    requested = os.path.expanduser(params["path"])
-    path = os.path.realpath(requested)
+    path = os.path.realpath(params["path"])  # type path: ~ already expanded on this host
     result: t.Dict[str, t.Any] = {"changed": False, "path": path, "format": fmt,
                                   "profile": params["profile"] if fmt == "ini" else None}
     try:
