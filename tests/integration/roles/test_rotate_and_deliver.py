@@ -209,3 +209,21 @@ def test_failed_delivery_keeps_old_key_and_names_host_and_record(runner, awsmock
     assert retire["etl-app"]["retired_key_id"] == old["access_key_id"]
     scan(estate, {old["secret_access_key"], new["secret_access_key"], estate.admin["secret_access_key"]},
          failed, planned, fixed)
+
+
+def test_unknown_record_fails_the_host_naming_it_and_keeps_the_old_key(runner, awsmock, account_id):
+    estate = Estate(runner, awsmock, account_id)
+    old = onboard(estate, "queue-app")
+    good = os.path.join(runner.tmp, "good", "credentials")
+    missing = f"{account_id}/no-such-app"
+    inv = inventory(runner, {"good-host": [{"name": estate.name("queue-app"), "path": good}],
+                             "typo-host": [{"name": missing, "path": os.path.join(runner.tmp, "typo", "credentials")}]})
+    result = run(estate, inv, ["queue-app"], rotate_and_deliver_force=True, rotate_and_deliver_grace=3600)
+    assert result.rc != 0
+    failure = task(result, "Name the records that cannot be read", "typo-host")
+    assert failure["failed"] and missing in json.dumps(failure) and "no current record" in json.dumps(failure), failure
+    assert "typo-host did not receive " + missing in task(result, "Fail when a delivery or a rotation failed (the old keys concerned stay Active)")["msg"]
+    new = estate.store.current(estate.name("queue-app"))
+    # queue-app's only consumer got its key, so its old key is retired; the typo'd record never blocks another's.
+    assert estate.keys("queue-app") == {new["access_key_id"]: "Active"} and new["access_key_id"] != old["access_key_id"]
+    assert ini_key(good, "default") == (new["access_key_id"], new["secret_access_key"])
