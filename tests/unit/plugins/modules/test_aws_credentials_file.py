@@ -284,3 +284,13 @@ def test_module_absent(tmp_path, capsys):
     assert not again["changed"] and "holds no credential" in again["msg"]
     nothing = run_module(capsys, path=str(tmp_path / "none"), profile="app", state="absent")
     assert not nothing["changed"] and not (tmp_path / "none").exists()
+
+
+def test_module_mode_forms(tmp_path, capsys):
+    path = tmp_path / "credentials"
+    run_module(capsys, **module_args(path, mode=0o640))  # an unquoted YAML 0640 arrives as this int
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    changed = run_module(capsys, **module_args(path, mode="u=rw,g=,o="))
+    assert changed["changed"] and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    same = run_module(capsys, **module_args(path, mode="0600"))
+    assert not same["changed"]
