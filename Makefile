@@ -13,12 +13,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium
+.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium chaos
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
 	@echo "make test         sanity + lint + units + integration"
 	@echo "make sanity | lint | units | integration | docs | changelog | bench | clean"
+	@echo "make chaos        crash-anywhere chaos suite, KEYTURN_CHAOS_TRIALS trials (default 100)"
 
 $(VENV)/.stamp: requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +40,13 @@ test: sanity lint changelog docs units integration
 	@echo "make test: all suites passed"
 
 units: collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 chromium:  ## headless Chromium (Debian package) for the report's browser test
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 integration: collection chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
 
 sanity: venv
 	$(BIN)/python tools/stage_collection.py $(SANITY_ROOT)
@@ -75,3 +76,7 @@ bench: collection
 
 clean:
 	rm -rf build tests/output .ansible .pytest_cache
+
+chaos: collection  ## SIGKILL rotations at random instants, then check the invariants (seed: KEYTURN_CHAOS_SEED)
+	KEYTURN_CHAOS_TRIALS=$${KEYTURN_CHAOS_TRIALS:-100} $(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 \
+		tests/integration/reliability/test_chaos.py $(PYTEST_ARGS)
