@@ -13,13 +13,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench clean chromium
+.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench clean chromium chaos
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
 	@echo "make test         sanity + lint + units + integration"
 	@echo "make aws          only the local test AWS, to try the example playbooks against it"
 	@echo "make sanity | lint | units | integration | docs | changelog | bench | clean"
+	@echo "make chaos        crash-anywhere chaos suite, KEYTURN_CHAOS_TRIALS trials (default 100)"
 
 $(VENV)/.stamp: requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +44,7 @@ test: sanity lint changelog docs units integration
 	@echo "make test: all suites passed"
 
 units: collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 chromium:  ## headless Chromium (Debian package) for the report's browser test
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
@@ -52,7 +53,7 @@ chromium:  ## headless Chromium (Debian package) for the report's browser test
 BROWSER := $(if $(SKIP_BROWSER),,chromium)
 
 integration: collection $(BROWSER)
-	KEYTURN_SKIP_BROWSER=$(SKIP_BROWSER) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
+	KEYTURN_SKIP_BROWSER=$(SKIP_BROWSER) $(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
 
 sanity: venv
 	$(BIN)/python tools/stage_collection.py $(SANITY_ROOT)
@@ -89,3 +90,7 @@ coverage: collection  ## branch coverage of the protocol engines by the unit tes
 	  --include='*/module_utils/_rotation.py,*/module_utils/_dual.py,*/module_utils/_iam_keys.py,*/module_utils/_connection.py' \
 	  -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils $(PYTEST_ARGS)
 	COVERAGE_FILE=build/.coverage $(BIN)/python -m coverage report -m
+
+chaos: collection  ## SIGKILL rotations at random instants, then check the invariants (seed: KEYTURN_CHAOS_SEED)
+	KEYTURN_CHAOS_TRIALS=$${KEYTURN_CHAOS_TRIALS:-100} $(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 \
+		tests/integration/reliability/test_chaos.py $(PYTEST_ARGS)

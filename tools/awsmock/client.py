@@ -113,3 +113,8 @@ class AwsMock:
         """Make IAM report the key's last use ``days_ago`` days back (None: never used)."""
         return t.cast(t.Dict[str, t.Any], self.control("key_status", {
             "access_key_id": access_key_id, "last_used_days_ago": days_ago, "service": service, "region": region}))
+
+    def issued(self, account_id: t.Optional[str] = None) -> t.List[t.Dict[str, t.Any]]:
+        """Every access key (``access_key_id``, ``user_name``, ``secret``) and virtual MFA seed (``secret``)
+        the server handed out, optionally of one account: what a leak scan must look for."""
+        return t.cast(t.List[t.Dict[str, t.Any]], self.control("issued", {"account_id": account_id})["issued"])

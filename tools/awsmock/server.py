@@ -12,7 +12,12 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
   puts GovCloud users into ``aws``;
 * ``propagation_delay``: a new access key is refused for that many seconds
   after its creation, like IAM's eventual consistency;
-* ``throttle_rate``: that share of calls is answered with ``Throttling``;
+* ``throttle_rate``: that share of calls is answered with ``Throttling``
+  (counted: ``throttled`` in the stats);
+* ``clock_offset``: seconds added to the server's clock for the propagation
+  delay, so tests move time forward instead of sleeping;
+* ``/_keyturn/issued``: every access key secret and virtual MFA seed the
+  server has handed out (for the tests' leak scans);
 * fault injection (``/_keyturn/faults``): the Nth AWS call after the rules were
   set (optionally only calls of one ``service:Action``) gets an ``error``
   answer (nothing applied), is applied but its response is ``drop``ped (the
@@ -67,6 +72,9 @@ class Settings:
         self.fired: t.List[t.Dict[str, t.Any]] = []
         self.release = threading.Event()
         self.hanging = 0
+        self.throttled = 0
+        self.clock_offset = 0.0
+        self.issued: t.List[t.Dict[str, t.Any]] = []
 
     def set_faults(self, rules: t.List[t.Dict[str, t.Any]]) -> None:
         with self.lock:
@@ -106,11 +114,14 @@ class Settings:
                 self.throttle_rate = float(values["throttle_rate"])
             if "seed" in values:
                 self.rng = random.Random(int(values["seed"]))
+            if "clock_offset" in values:
+                self.clock_offset = float(values["clock_offset"])
 
     def snapshot(self) -> t.Dict[str, t.Any]:
         with self.lock:
             return {"propagation_delay": self.propagation_delay, "throttle_rate": self.throttle_rate,
-                    "calls": dict(self.calls), "total_calls": sum(self.calls.values())}
+                    "calls": dict(self.calls), "total_calls": sum(self.calls.values()), "throttled": self.throttled,
+                    "clock_offset": self.clock_offset}
 
 
 SETTINGS = Settings()
@@ -129,12 +140,36 @@ def _user_key_init(self: t.Any, account_id: str, partition: str, access_key_id: 
         raise moto_access_control.CreateAccessKeyFailure(reason="InvalidId")
     delay = SETTINGS.propagation_delay
     if delay > 0 and not getattr(key, "keyturn_bootstrap", False):
-        age = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - key.create_date).total_seconds()
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(seconds=SETTINGS.clock_offset)
+        age = (now - key.create_date).total_seconds()
         if age < delay:
             raise moto_access_control.CreateAccessKeyFailure(reason="InvalidId")
 
 
 moto_access_control.IAMUserAccessKey.__init__ = _user_key_init  # type: ignore[method-assign]
+
+_original_create_access_key = moto_iam_models.IAMBackend.create_access_key
+_original_create_virtual_mfa_device = moto_iam_models.IAMBackend.create_virtual_mfa_device
+
+
+def _create_access_key(self: t.Any, user_name: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    key = _original_create_access_key(self, user_name, *args, **kwargs)
+    with SETTINGS.lock:
+        SETTINGS.issued.append({"kind": "access_key", "account_id": self.account_id, "user_name": user_name,
+                                "access_key_id": key.access_key_id, "secret": key.secret_access_key})
+    return key
+
+
+def _create_virtual_mfa_device(self: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    device = _original_create_virtual_mfa_device(self, *args, **kwargs)
+    with SETTINGS.lock:
+        SETTINGS.issued.append({"kind": "mfa_seed", "account_id": self.account_id, "serial_number": device.serial_number,
+                                "secret": device.base32_string_seed})
+    return device
+
+
+moto_iam_models.IAMBackend.create_access_key = _create_access_key  # type: ignore[method-assign]
+moto_iam_models.IAMBackend.create_virtual_mfa_device = _create_virtual_mfa_device  # type: ignore[method-assign]
 
 _original_region_from_url = moto_responses.BaseResponse.get_region_from_url
 
@@ -198,7 +233,13 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
         if path == "stats/reset":
             with SETTINGS.lock:
                 SETTINGS.calls.clear()
+                SETTINGS.throttled = 0
             return _json(start_response, "200 OK", SETTINGS.snapshot())
+        if path == "issued":  # every secret handed out, optionally of one account
+            with SETTINGS.lock:
+                issued = [dict(item) for item in SETTINGS.issued
+                          if not body.get("account_id") or item["account_id"] == body["account_id"]]
+            return _json(start_response, "200 OK", {"issued": issued})
         if path == "key_status":  # test helper: backdate / inspect keys
             return _json(start_response, "200 OK", _key_admin(body))
     except (TypeError, ValueError, KeyError) as exc:
@@ -275,6 +316,8 @@ class Wrapper:
         if fault is not None:
             return self._fault(fault, environ, start_response)
         if throttle:
+            with SETTINGS.lock:
+                SETTINGS.throttled += 1
             if environ.get("HTTP_X_AMZ_TARGET"):
                 data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
                 start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])

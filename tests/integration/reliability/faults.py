@@ -5,10 +5,10 @@ fault at one call (error answer, lost response, or a hang during which ansible-p
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 import typing as t
+
+from proctree import become_subreaper, kill_tree
 
 MODES = ("error", "drop", "hang")
 
@@ -19,6 +19,8 @@ class FaultRunner:
     def __init__(self, runner: t.Any, server: t.Any) -> None:
         self.runner, self.server = runner, server
         self.faults = self.runs = 0
+        self.killed = 0  # processes of hung runs killed (ansible-playbook and every worker)
+        become_subreaper()
 
     def count_calls(self, playbook: str, data: t.Mapping[str, t.Any]) -> t.Tuple[int, t.Any]:
         """The number of AWS calls a clean run makes (a rule that never fires counts them)."""
@@ -40,10 +42,16 @@ class FaultRunner:
             deadline = time.monotonic() + 90
             while proc.poll() is None and time.monotonic() < deadline:
                 if self.server.faults()["hanging"]:
-                    os.killpg(proc.pid, signal.SIGKILL)  # the controller dies mid-call
                     break
                 time.sleep(0.1)
-            proc.wait(30)
+            hung = self.server.faults()["hanging"]
+            running = proc.poll() is None
+            # The controller dies mid-call: ansible-playbook and every worker (each in a session of
+            # its own); kill_tree raises when any of them survives.  Only then is the call released.
+            killed = kill_tree(proc)
+            assert hung and running, f"call {index} never hung while the run was alive"
+            assert len(killed) >= 2, "only ansible-playbook was found: the worker running the task escaped the scan"
+            self.killed += len(killed)
         fired = self.server.faults()["fired"]
         self.server.faults([])  # clears the rules and releases the hanging call
         return t.cast(t.List[dict], fired)

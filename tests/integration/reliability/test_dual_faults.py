@@ -109,4 +109,5 @@ def test_dual_step_faulted_then_recovered(runner, faultmock, store_kind, step, m
             assert pair.member(a)["access_key_id"] != originals[a]["access_key_id"]
             staged = pair.store.read(f"{pair.account_id}/{a}")
             assert staged.previous["access_key_id"] == originals[a]["access_key_id"], "rotated twice"
-    record_counts(dual_swap_faults_injected=faults.faults, dual_swap_fault_playbook_runs=faults.runs)
+    record_counts(dual_swap_faults_injected=faults.faults, dual_swap_fault_playbook_runs=faults.runs,
+                  dual_swap_hung_run_processes_killed=faults.killed)

@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secret leak scan: rotate, verify, reconcile, dual swap, virtual_mfa, totp_seed, and the totp and
-credential lookups, at -vvv with the default callback.  No secret access key, seed or TOTP code may
-appear in stdout, stderr, the registered results, the audit log or the reports."""
+credential lookups, at -vvv with the default callback, then the rotate_access_keys role writing its
+reports.  No secret access key, seed or TOTP code may appear in stdout, stderr, the registered results,
+the audit log or the reports.  The secrets searched are every one the server issued during the runs
+(awsmock lists them), not only those left in the store at the end."""
 
 from __future__ import annotations
 
@@ -83,6 +85,27 @@ TASKS = """
 """
 
 
+ROLE = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: rotate every user twice, so that some issued secrets are in no store any more
+      ansible.builtin.include_role:
+        name: keyturn.aws.rotate_access_keys
+      loop: [1, 2]
+      vars:
+        rotate_access_keys_targets:
+          - {name: leaky, account_id: "{{ account }}", region: "{{ region }}", users: [leaky-one, leaky-two, legacy]}
+        rotate_access_keys_max_age_days: 0
+        rotate_access_keys_verify_successes: 1
+        rotate_access_keys_store: "{{ store }}"
+        rotate_access_keys_aws: {endpoint_url: "{{ endpoint }}", access_key: "{{ task_creds.access_key_id }}",
+                                 secret_key: "{{ task_creds.secret_access_key }}"}
+        rotate_access_keys_audit_log: "{{ audit_log }}"
+        rotate_access_keys_report_dir: "{{ report_dir }}"
+"""
+
+
 def secrets_in_store(estate, names):
     found = set()
     for name in names:
@@ -100,15 +123,22 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
         estate.user(user)
     legacy = estate.iam.create_access_key(UserName="legacy")["AccessKey"]
     imports = [{"user_name": "legacy", "access_key_id": legacy["AccessKeyId"], "secret_access_key": legacy["SecretAccessKey"]}]
+    report_dir = os.path.join(runner.tmp, "reports")
     started = time.time()
     result = runner.playbook(PLAY_HEAD + TASKS, estate.vars(imports=imports, root_seed=SEED, account=account_id),
                              verbosity=3, json_output=False)
-    finished = time.time()
     assert result.rc == 0, result.stdout[-4000:]
+    role = runner.playbook(ROLE, estate.vars(account=account_id, report_dir=report_dir), verbosity=3, json_output=False)
+    finished = time.time()
+    assert role.rc == 0, role.stdout[-4000:]
     names = [estate.name(u) for u in ("leaky-one", "leaky-two", "legacy", "twin-a", "twin-b")]
     names += [f"{account_id}/root-mfa", f"{account_id}/mfa/leaky-one"]
-    secrets = secrets_in_store(estate, names) | {legacy["SecretAccessKey"], SEED, estate.admin["secret_access_key"]}
-    assert len(secrets) >= 8, "the scan must have real secrets to look for"
+    issued = awsmock.issued(account_id)
+    secrets = {item["secret"] for item in issued} | {SEED}
+    assert secrets_in_store(estate, names) <= secrets, "awsmock's list of issued secrets is incomplete"
+    rotated_away = secrets - secrets_in_store(estate, names) - {SEED, estate.admin["secret_access_key"]}
+    assert len(rotated_away) >= 3, "the scan must also look for secrets no store holds any more"
+    assert sum(item["kind"] == "mfa_seed" for item in issued) == 1
     seeds = [s for s in secrets if re.fullmatch(r"[A-Z2-7=]{16,}", s)]
     codes = set()
     for seed in seeds:
@@ -116,8 +146,13 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
         for moment in range(int(started) - 30, int(finished) + 60, 15):
             codes.add(totp.at(moment))
     audit = open(estate.audit_log, encoding="utf-8").read()
-    reports = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(runner.tmp, "**", "*.html"), recursive=True))
-    haystacks = {"stdout": result.stdout, "stderr": result.stderr, "audit log": audit, "reports": reports}
+    paths = [p for ext in ("html", "json") for p in glob.glob(os.path.join(runner.tmp, "**", f"*.{ext}"), recursive=True)]
+    reports = {p: open(p, encoding="utf-8").read() for p in paths if not os.path.basename(p).startswith("vars-")}
+    written = [p for p in reports if p.startswith(report_dir)]
+    assert {os.path.splitext(p)[1] for p in written} == {".html", ".json"}, f"the role wrote no reports: {written}"
+    assert all("leaky-one" in reports[p] for p in written), "the reports must describe the run"
+    haystacks = {"stdout": result.stdout + role.stdout, "stderr": result.stderr + role.stderr, "audit log": audit,
+                 **{f"report {os.path.relpath(p, runner.tmp)}": text for p, text in reports.items()}}
     for where, text in haystacks.items():
         for secret in secrets:
             assert secret not in text, f"a secret appeared in {where}"
@@ -125,4 +160,5 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
             assert not re.search(rf"(?<![0-9]){code}(?![0-9])", text), f"a TOTP code appeared in {where}"
     events = [json.loads(line) for line in audit.splitlines()]
     assert {"access_key_rotated", "access_key_imported"} <= {e["event"] for e in events}
-    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes))
+    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes),
+                  leak_scan_reports_searched=len(written))

@@ -74,7 +74,12 @@ def test_rotation_under_throttling(runner, throttling_server, account_id):
         result = runner.playbook(ROTATE, estate.vars(users=names, verify_timeout=60))
     finally:
         throttling_server.configure(throttle_rate=0)
+    stats = throttling_server.stats()
     task = result.task("rotate")
     assert not task.get("failed"), task.get("msg")
     assert [u["action"] for u in task["users"]] == ["rotated"] * 5
     assert_rotated_once(estate, originals)
+    # The run really was throttled, and got through by retrying: at least one in ten of its calls was refused
+    # (the seeded draw refuses ~30%), and the run made more calls than it was answered.
+    assert stats["throttled"] >= max(5, stats["total_calls"] // 10), stats
+    assert stats["calls"].get("iam:CreateAccessKey", 0) >= 5, stats["calls"]

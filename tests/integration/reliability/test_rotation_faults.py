@@ -86,4 +86,5 @@ def test_every_call_faulted_then_recovered(runner, faultmock, store_kind, mode):
         except AssertionError as exc:
             raise AssertionError(f"{exc} after a {mode} fault at call {index} ({fired}); recovery run: {item}; "
                                  f"store: {estate.store.read(estate.name(user))._replace(current=None)}") from None
-    record_counts(rotation_faults_injected=faults.faults, rotation_fault_playbook_runs=faults.runs)
+    record_counts(rotation_faults_injected=faults.faults, rotation_fault_playbook_runs=faults.runs,
+                  rotation_hung_run_processes_killed=faults.killed)

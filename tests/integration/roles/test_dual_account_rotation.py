@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from pairs import sts_identity
 from stores import StoreUnderTest, aws_client
 
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
@@ -22,6 +23,21 @@ def find_task(result, suffix):
 
 def report(result):
     return {entry["pair"]: entry for entry in find_task(result, "Report the pairs")["msg"]}
+
+
+def assert_pair_state(awsmock, account_id, store, iam, active):
+    """What the role reported, read back from the store and IAM: the pair record names ``active``; each
+    member has exactly one key, Active, the one its store record holds, and it authenticates as that member."""
+    record = store.current("pairs/web")
+    assert (record["kind"], record["active"], sorted(record["users"])) == ("dual_pair", active, ["web-a", "web-b"])
+    assert record["inactive"] == ({"web-a", "web-b"} - {active}).pop()
+    for user in ("web-a", "web-b"):
+        staged = store.read(f"{account_id}/{user}")
+        assert staged.pending is None
+        held = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+        assert held == {staged.current["access_key_id"]: "Active"}, (user, held)
+        identity = sts_identity(awsmock.url, staged.current["access_key_id"], staged.current["secret_access_key"])
+        assert identity == f"arn:aws:iam::{account_id}:user/{user}"
 
 
 def test_role_over_pairs(runner, awsmock, account_id):
@@ -67,6 +83,8 @@ def test_role_over_pairs(runner, awsmock, account_id):
     assert done["pairs/etl"]["failed"] is True
     assert keys()["etl-a"] == [] and keys()["etl-b"] == []
     web_a = store.current(f"{account_id}/web-a")
+    assert_pair_state(awsmock, account_id, store, iam, active="web-a")
+    assert store.read("pairs/etl").empty and store.read(f"{account_id}/etl-a").empty
 
     # the good pair alone: a forced swap next
     base["dual_account_rotation_pairs"] = base["dual_account_rotation_pairs"][:1]
@@ -75,6 +93,8 @@ def test_role_over_pairs(runner, awsmock, account_id):
     swapped = report(second)["pairs/web"]
     assert (swapped["step"], swapped["active_user"], swapped["inactive_user"]) == ("swapped", "web-b", "web-a")
     assert swapped["next_step_after"]
+    assert_pair_state(awsmock, account_id, store, iam, active="web-b")
+    assert store.current(f"{account_id}/web-a") == web_a, "the swap must not touch the now-inactive member's key yet"
 
     # the swap task's arguments and results are hidden (no_log); no secret anywhere
     hidden = find_task(second, "Advance each dual pair one safe step")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import boto3
 import botocore.config
@@ -84,8 +83,10 @@ def test_govcloud_user_stays_in_govcloud(server):
 
 
 def test_propagation_delay(server):
+    """A new key is refused until the delay has passed on the server's clock; the test moves that
+    clock forward (``clock_offset``) instead of sleeping, so a slow machine cannot change the outcome."""
     admin = server.bootstrap("100000000004")
-    server.configure(propagation_delay=2)
+    server.configure(propagation_delay=600)
     try:
         _iam, key = new_user_key(server, admin, "slow-user")
         sts = client(server, "sts", key)
@@ -93,10 +94,13 @@ def test_propagation_delay(server):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             sts.get_caller_identity()
         assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
-        time.sleep(2.2)
+        server.configure(clock_offset=599)  # only 599 s after its creation (plus the test's own time)
+        with pytest.raises(botocore.exceptions.ClientError):
+            client(server, "sts", dict(new_user_key(server, admin, "slower-user")[1])).get_caller_identity()
+        server.configure(clock_offset=601)
         assert sts.get_caller_identity()["Arn"].endswith(":user/slow-user")
     finally:
-        server.configure(propagation_delay=0)
+        server.configure(propagation_delay=0, clock_offset=0)
 
 
 def test_call_counts_and_throttling(server):
@@ -112,5 +116,21 @@ def test_call_counts_and_throttling(server):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             sts.get_caller_identity()
         assert err.value.response["Error"]["Code"] == "Throttling"
+        stats = server.stats()
+        assert stats["throttled"] == stats["calls"]["sts:GetCallerIdentity"] - 1 >= 1, stats
     finally:
         server.configure(throttle_rate=0)
+    server.reset_stats()
+    assert server.stats()["throttled"] == 0
+
+
+def test_issued_secrets_are_listed(server):
+    """The leak scans look for every secret the server handed out, not only those left in a store."""
+    admin = server.bootstrap("100000000006")
+    iam, key = new_user_key(server, admin, "issued-user")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="issued-mfa")["VirtualMFADevice"]
+    issued = server.issued("100000000006")
+    secrets = {item["secret"] for item in issued}
+    assert {admin["secret_access_key"], key["secret_access_key"], device["Base32StringSeed"].decode()} <= secrets
+    assert {"issued-user", "keyturn-admin"} <= {item.get("user_name") for item in issued}
+    assert not server.issued("100000000007")

@@ -66,10 +66,6 @@ AT_A_MOMENT = """
 - hosts: localhost
   gather_facts: false
   tasks:
-    - name: wait for the moment
-      ansible.builtin.command:
-        argv: ["{{ ansible_playbook_python }}", "-c", "import time; time.sleep(max(0.0, {{ at }} - time.time()))"]
-      changed_when: false
     - name: code
       ansible.builtin.set_fact:
         code: "{{ lookup('keyturn.aws.totp', seed=seed, output='dict', min_remaining=min_remaining) }}"
@@ -150,42 +146,45 @@ def test_codes_equal_pyotp_stored_and_inline(runner: t.Any, awsmock: t.Any, acco
         assert secret not in audit
 
 
+def at_moment(runner: t.Any, moment: float) -> t.Dict[str, str]:
+    """The environment of a run whose totp lookup reads a fake clock starting at ``moment`` (it moves only
+    when the lookup waits): the test decides the instant instead of racing the real clock."""
+    return dict(ledger_env(runner), KEYTURN_TEST_FAKE_NOW=str(moment), ANSIBLE_CALLBACKS_ENABLED="keyturn_fake_clock")
+
+
 def test_min_remaining_and_unique_codes_within_and_across_processes(runner: t.Any) -> None:
-    """Four ansible-playbook runs at once (their waits overlap, so this stays short):
+    """Four ansible-playbook runs at once, sharing one ledger, each at an instant set by the test:
 
     * one process asks twice for the same seed: the second code is from a later window;
     * two processes ask for one seed at the same instant: they never get the same code;
     * one process asks 3 s before a window ends with min_remaining=14: it waits and gets
       the next window's code.
     """
-    env = ledger_env(runner)
     seeds = {name: pyotp.random_base32(32) for name in ("same", "across", "wait")}
-    now = time.time()
-    # the first window whose second 10 comes after every process has started (~5 s)
-    window = (int(now - 5) // PERIOD + 1) * PERIOD
+    window = 2_000_000_000 // PERIOD * PERIOD  # the start of a window, on the fake clock
     runs: t.Dict[str, t.Any] = {}
     jobs = {
-        "same": (TWO_IN_ONE_PROCESS, {"seed": uri(seeds["same"])}),
-        "across-1": (AT_A_MOMENT, {"seed": uri(seeds["across"]), "at": window + 10, "min_remaining": 0}),
-        "across-2": (AT_A_MOMENT, {"seed": uri(seeds["across"]), "at": window + 10, "min_remaining": 0}),
-        "wait": (AT_A_MOMENT, {"seed": uri(seeds["wait"]), "at": window + 12, "min_remaining": 14}),
+        "same": (TWO_IN_ONE_PROCESS, {"seed": uri(seeds["same"])}, window + 1),
+        "across-1": (AT_A_MOMENT, {"seed": uri(seeds["across"]), "min_remaining": 0}, window + 10),
+        "across-2": (AT_A_MOMENT, {"seed": uri(seeds["across"]), "min_remaining": 0}, window + 10),
+        "wait": (AT_A_MOMENT, {"seed": uri(seeds["wait"]), "min_remaining": 14}, window + 12),
     }
 
     def play(key: str) -> None:
-        text, extra = jobs[key]
-        runs[key] = runner.playbook(text, extra, env=env, vault=False)
+        text, extra, moment = jobs[key]
+        runs[key] = runner.playbook(text, extra, env=at_moment(runner, moment), vault=False)
 
     threads = [threading.Thread(target=play, args=(key,)) for key in jobs]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(120)
+        thread.join(600)
     for key, result in runs.items():
         assert result.rc == 0, (key, result.stdout[-3000:], result.stderr[-3000:])
     assert len(runs) == 4
 
     first, second = facts(runs["same"], "first")["first"], facts(runs["same"], "second")["second"]
-    assert step_of(second) > step_of(first)
+    assert step_of(first) == window // PERIOD and step_of(second) == window // PERIOD + 1
     assert first["code"] == expected(seeds["same"], first) and second["code"] == expected(seeds["same"], second)
     assert first["code"] != second["code"]
 

@@ -56,35 +56,53 @@ LIFECYCLE = """
 """
 
 
+# The lifecycle in two runs, so that the test reads the stored record back in between.
+STORING, REMOVING = LIFECYCLE.split("    - name: remove planned\n")
+REMOVING = STORING[:STORING.index("  tasks:\n") + len("  tasks:\n")] + "    - name: remove planned\n" + REMOVING
+
+
+def stored_seed(store: t.Any) -> t.Dict[str, t.Any]:
+    staged = store.read(NAME)
+    assert staged.current is not None and staged.pending is None
+    return t.cast(t.Dict[str, t.Any], staged.current)
+
+
 def test_totp_seed_lifecycle_file_store_without_aws(runner: t.Any) -> None:
     # no connection options and no AWS credentials anywhere: a file store needs no AWS call
     store = StoreUnderTest("file", runner.tmp, "http://unused", {})
     audit = f"{runner.tmp}/audit.jsonl"
-    result = runner.playbook(LIFECYCLE, {"name": NAME, "uri": URI, "grouped": GROUPED, "store": store.option,
-                                         "connection": {}, "audit": audit})
+    variables = {"name": NAME, "uri": URI, "grouped": GROUPED, "store": store.option, "connection": {}, "audit": audit}
+    result = runner.playbook(STORING, variables)
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    record = stored_seed(store)  # the seed normalized, the labels of the plain base32 seed (none), period 60
+    assert (record["kind"], record["seed"], record["digits"], record["period"], record["algorithm"]) == \
+        ("totp_seed", SEED, 6, 60, "SHA1")
+    assert "issuer" not in record and "account" not in record
+    stored_then = result
+    result = runner.playbook(REMOVING, variables)
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    planned = result.task("planned")
+    planned = stored_then.task("planned")
     assert planned["changed"] is True and "would be stored" in planned["msg"]
     assert planned["diff"]["before"] == {"name": NAME, "state": "absent"}
     assert planned["diff"]["after"]["seed"] == "(hidden)"
     assert planned["diff"]["after"]["issuer"] == "Amazon Web Services"
 
-    stored = result.task("stored")
+    stored = stored_then.task("stored")
     assert stored["changed"] is True
     assert (stored["digits"], stored["period"], stored["algorithm"]) == (6, 30, "SHA1")
     assert stored["issuer"] == "Amazon Web Services" and stored["account"] == "root@123456789012"
-    assert result.task("again")["changed"] is False
-    assert result.task("grouped base32 has no labels")["changed"] is True
-    assert result.task("grouped again")["changed"] is False
-    new_period = result.task("new period")
+    assert stored_then.task("again")["changed"] is False
+    assert stored_then.task("grouped base32 has no labels")["changed"] is True
+    assert stored_then.task("grouped again")["changed"] is False
+    new_period = stored_then.task("new period")
     assert new_period["changed"] is True and new_period["period"] == 60
     assert new_period["diff"]["before"]["period"] == 30 and new_period["diff"]["after"]["period"] == 60
     assert new_period["diff"]["after"]["seed"] == "(hidden, replaced)"
 
-    bad = result.task("bad seed")
+    bad = stored_then.task("bad seed")
     assert bad["failed"] is True and "not base32" in bad["msg"]
-    assert "seed is required with state=present" in result.task("no seed")["msg"]
+    assert "seed is required with state=present" in stored_then.task("no seed")["msg"]
     assert result.task("remove planned")["changed"] is True
     assert "censored" in result.task("after planned removal")  # the seed was still there
     assert result.task("removed")["changed"] is True
@@ -92,7 +110,8 @@ def test_totp_seed_lifecycle_file_store_without_aws(runner: t.Any) -> None:
     assert store.read(NAME).empty
 
     for secret in (SEED, SEED.lower(), GROUPED, SEED[:16]):
-        assert secret not in result.stdout and secret not in result.stderr
+        for run in (stored_then, result):
+            assert secret not in run.stdout and secret not in run.stderr
     with open(audit, encoding="utf-8") as handle:
         events = handle.read()
     assert events.count("totp_seed_stored") == 1 and events.count("totp_seed_removed") == 1
@@ -127,4 +146,11 @@ def test_totp_seed_in_an_aws_store(runner: t.Any, awsmock: t.Any, account_id: st
     assert result.task("again")["changed"] is False
     assert result.task("removed")["changed"] is True
     assert store.read(NAME).empty
+    # read back from the store itself: stored, and the grouped seed found it unchanged
+    kept = runner.playbook(AWS_STORE.split("    - name: removed\n")[0], {
+        "name": NAME, "uri": URI, "grouped": grouped_uri, "store": store.option, "connection": connection})
+    assert kept.rc == 0 and kept.task("again")["changed"] is False
+    record = stored_seed(store)
+    assert (record["seed"], record["period"], record["issuer"], record["account"]) == \
+        (SEED, 30, "Amazon Web Services", "root@123456789012")
     assert SEED not in result.stdout

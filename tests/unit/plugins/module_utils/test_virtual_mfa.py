@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import typing as t
 
 import boto3
@@ -110,27 +109,52 @@ def test_enrol_then_unchanged(h: Harness) -> None:
     assert current["seed"] not in open(h.audit, encoding="utf-8").read()
 
 
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: t.List[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize("second", [2, 27])
 def test_enable_uses_two_consecutive_codes_of_the_stored_seed_and_claims_them(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
+    h: Harness, monkeypatch: pytest.MonkeyPatch, second: int
 ) -> None:
+    """Time comes from an injected clock: at second 2 of a window the codes are of that window and the
+    next; at second 27 (3 s left, fewer than MIN_REMAINING) the engine waits for the next window first."""
     monkeypatch.setattr(_virtual_mfa, "MIN_REMAINING", 5)
+    clock = FakeClock(1_700_000_010 - 1_700_000_010 % 30 + second)
+    window = int(clock.now // 30)
+    real_issue_code = _virtual_mfa.issue_code
+    monkeypatch.setattr(_virtual_mfa, "issue_code",
+                        lambda *a, **kw: real_issue_code(*a, **dict(kw, clock=clock.time, sleep=clock.sleep)))
+    monkeypatch.setattr(_virtual_mfa, "CodeLedger", lambda path: CodeLedger(path, clock=clock.time))
     seen: t.Dict[str, t.Any] = {}
     enrolment = _virtual_mfa.Enrolment(h.params(), h.ctx())
     real = enrolment.iam.enable_mfa_device
 
     def spy(**kwargs: t.Any) -> t.Any:
-        seen.update(kwargs, at=time.time())
+        seen.update(kwargs, at=clock.time())
         return real(**kwargs)
 
     monkeypatch.setattr(enrolment.iam, "enable_mfa_device", spy)
     enrolment.run()
     totp = pyotp.TOTP(h.store.read(NAME).current["seed"])
-    step = int(seen["at"] // 30)
+    step = window if second <= 25 else window + 1
     assert seen["AuthenticationCode1"] == totp.at(step * 30)
     assert seen["AuthenticationCode2"] == totp.at((step + 1) * 30)
-    assert seen["at"] % 30 <= 25  # at least MIN_REMAINING seconds were left for the first code
+    assert int(seen["at"] // 30) == step and seen["at"] % 30 <= 25  # at least MIN_REMAINING seconds were left
+    assert bool(clock.sleeps) is (second > 25)
     # both steps are in the ledger: a code for this seed now comes from a later step
-    ledger = CodeLedger(h.ledger)
+    ledger = CodeLedger(h.ledger, clock=clock.time)
     spec = TotpSpec(secret=h.store.read(NAME).current["seed"])
     assert ledger.claim(spec, step) is False and ledger.claim(spec, step + 1) is False
 
