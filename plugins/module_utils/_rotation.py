@@ -121,6 +121,21 @@ def has_secret(record: t.Optional[t.Mapping[str, t.Any]]) -> bool:
     return bool(record and record.get("access_key_id") and record.get("secret_access_key"))
 
 
+def with_lease(env: Env, name: str, ttl: int, work: t.Callable[[], None]) -> None:
+    """Run ``work`` holding the store's lease on ``name`` (waiting up to ``env.lock_timeout`` for another run)."""
+    deadline = time.monotonic() + env.lock_timeout
+    while True:
+        try:
+            with env.store.lease(name, lease_owner(env.run_id), ttl):
+                work()
+            return
+        except StoreLocked:
+            if time.monotonic() >= deadline:
+                raise UserFailed(f"another run holds the lock on {name} (waited {env.lock_timeout:g}s); "
+                                 "try again when it has finished")
+            env.sleep(1.0)
+
+
 class Postponed(KeyturnError):
     """A due rotation that must wait: its old key is still within its grace period or in use."""
 
@@ -229,18 +244,7 @@ class UserRotation:
         return self.result
 
     def _with_lease(self, work: t.Callable[[], None]) -> None:
-        ttl = int(self.policy.verify_timeout + 120)
-        deadline = time.monotonic() + self.env.lock_timeout
-        while True:
-            try:
-                with self.env.store.lease(self.name, lease_owner(self.env.run_id), ttl):
-                    work()
-                return
-            except StoreLocked:
-                if time.monotonic() >= deadline:
-                    raise UserFailed(f"another run holds the lock on {self.name} (waited {self.env.lock_timeout:g}s); "
-                                     "try again when it has finished")
-                self.env.sleep(1.0)
+        with_lease(self.env, self.name, int(self.policy.verify_timeout + 120), work)
 
     # -- the protocol -----------------------------------------------------------
     def _work(self) -> None:
@@ -356,7 +360,7 @@ class UserRotation:
             if not check.ok:
                 return True, f"the stored credential does not authenticate: {check.reason}"
             return False, "the stored credential authenticates"
-        age = iam_key.age_days()
+        age = iam_key.age_days(self.env.clock())
         if age >= policy.max_age_days:
             return True, f"the key is {age:.0f} days old (max_age_days {policy.max_age_days})"
         return False, f"the key is {age:.0f} days old (max_age_days {policy.max_age_days})"
@@ -415,6 +419,7 @@ class UserRotation:
         listing = ", ".join(f"{k.access_key_id} ({k.status})" for k in keys)
         if waiting:
             judged = t.cast(Retirement, self.retirement)
+            self.result["retirement"] = judged.as_result()
             raise Postponed(f"rotation due ({self.result.get('reason')}) but postponed: {judged.reason}, and it fills "
                             f"the second key slot; a run after its retirement rotates")
         if unknown_active:

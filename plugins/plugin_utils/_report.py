@@ -59,6 +59,9 @@ KEY_SCHEMA: Schema = {
     "last_used": LAST_USED_SCHEMA,
 }
 BEFORE_SCHEMA: Schema = {"status": "str", "access_key_id": "str", "age_days": "float"}
+# The replaced key's deferred retirement (access_key_rotate retire_after / retire_when_idle).
+RETIREMENT_SCHEMA: Schema = {"key_id": "str", "state": "str", "reason": "text", "cut_over": "str", "retire_at": "str",
+                             "last_used": {**LAST_USED_SCHEMA, "by_keyturn": "bool"}}
 USER_SCHEMA: Schema = {
     "user_name": "str",
     "store_name": "str",
@@ -78,9 +81,12 @@ USER_SCHEMA: Schema = {
     "drift": ["text"],
     "before": BEFORE_SCHEMA,
     "keys": [KEY_SCHEMA],
+    "retirement": RETIREMENT_SCHEMA,
+    "retired_key_id": "str",
 }
 TARGET_SUMMARY_KEYS = ("users", "keys", "active_keys", "ok", "due_soon", "overdue", "rotated", "reconciled",
-                       "imported", "skipped", "failed", "valid", "invalid", "missing", "error", "drift", "attention")
+                       "imported", "skipped", "failed", "valid", "invalid", "missing", "error", "drift", "attention",
+                       "retired", "retirement_pending")
 SUMMARY_KEYS = ("targets", "accounts", "errors") + TARGET_SUMMARY_KEYS
 TARGET_SCHEMA: Schema = {
     "name": "text",
@@ -308,6 +314,8 @@ def _build_user(name: str, target: t.Mapping[str, t.Any], results: t.Mapping[str
     if change:
         user.update(action=change.get("action"), reason=change.get("reason"), plan=change.get("plan") or [],
                     old_key_id=change.get("old_key_id"), new_key_id=change.get("new_key_id"))
+        if isinstance(change.get("retirement"), t.Mapping):
+            user.update(retirement=change["retirement"], retired_key_id=change.get("retired_key_id"))
     verified = after or before
     if verified:
         user.update(status=verified.get("status"), valid=verified.get("valid"), verify_reason=verified.get("reason"),
@@ -393,6 +401,11 @@ def build_report(
             _count(tsum, user.get("status"))
             if user.get("drift"):
                 tsum["drift"] += 1
+            retirement_state = (user.get("retirement") or {}).get("state")
+            if retirement_state in ("waiting", "in_use"):
+                tsum["retirement_pending"] += 1
+            elif retirement_state in (("retired", "ready") if check_mode else ("retired",)):
+                tsum["retired"] += 1
             if user.get("action") == "failed" or user.get("status") in ("invalid", "missing", "error"):
                 tsum["attention"] += 1
             for key in user["keys"]:
@@ -457,6 +470,9 @@ def headline(report: t.Mapping[str, t.Any]) -> str:
     kind = report.get("kind")
     if kind == "rotation":
         parts.append(f"{s.get('rotated', 0)} {'to rotate' if report.get('check_mode') else 'rotated'}")
+        if s.get("retired") or s.get("retirement_pending"):
+            parts.append(f"{s.get('retired', 0)} old key(s) {'to retire' if report.get('check_mode') else 'retired'}, "
+                         f"{s.get('retirement_pending', 0)} pending retirement")
     elif kind == "reconciliation":
         parts.append(f"{s.get('reconciled', 0) + s.get('imported', 0)} "
                      f"{'to repair' if report.get('check_mode') else 'repaired'}")
@@ -623,6 +639,10 @@ footer{color:var(--muted);font-size:12px;padding:0 32px 30px}
 """.strip()
 
 
+RETIREMENT_STATES = {"waiting": "pending retirement (grace period)", "in_use": "pending retirement (still in use)",
+                     "ready": "to retire", "retired": "retired"}
+
+
 def _tile(number: t.Any, label: str, tone: str = "") -> str:
     return f'<div class="tile {_e(tone)}"><div class="n">{_e(number)}</div><div class="l">{_e(label)}</div></div>'
 
@@ -639,6 +659,11 @@ def _user_rows(user: t.Mapping[str, t.Any], kind: str, plan: bool, reached: bool
         notes.append(f'<div class="reason">{_e(user.get("verify_reason"))}</div>')
     for drift in user.get("drift") or []:
         notes.append(f'<div class="drift">drift: {_e(drift)}</div>')
+    retirement = user.get("retirement") or {}
+    if retirement.get("state"):
+        state = RETIREMENT_STATES.get(str(retirement["state"]), str(retirement["state"]))
+        notes.append(f'<div class="drift">old key {_e(retirement.get("key_id"))}: {_e(state)} &ndash; '
+                     f'{_e(retirement.get("reason"))}</div>')
     store_name = user.get("store_name")
     custom = store_name and not str(store_name).endswith("/" + str(user.get("user_name")))
     store = f'<small>store: {_e(store_name)}</small>' if custom else ""
