@@ -301,3 +301,33 @@ def test_role_restarts_only_for_changed_files_and_records_the_fact(runner, awsmo
     assert len(events) == 6 and {e["host"] for e in events} == {"api-host"}
     assert [e.get("previous_access_key_id") for e in events][-1] == "AKIASTALESTALESTALE1"
     scan(estate, {cred["secret_access_key"], estate.admin["secret_access_key"], "stale"}, first, second, third)
+
+
+PAIR_PLAY = """
+- hosts: consumers
+  gather_facts: false
+  roles:
+    - role: keyturn.aws.deliver_access_keys
+      vars:
+        deliver_access_keys_store: "{{ store }}"
+"""
+
+
+def test_role_delivers_the_active_member_of_a_dual_pair(runner, awsmock, account_id):
+    from pairs import Pair, sts_identity
+
+    pair = Pair(runner, awsmock, account_id)
+    assert pair.run().rc == 0
+    path = os.path.join(runner.tmp, "pair-host", "credentials")
+    inv = inventory(runner, {"pair-host": [{"name": pair.name, "path": path, "profile": "reader"}]})
+    delivered = runner.playbook(PAIR_PLAY, {"store": pair.store.option}, args=["-i", inv])
+    assert delivered.rc == 0, delivered.stdout[-3000:]
+    active, cred = pair.active_works()
+    assert ini_key(path, "reader") == (cred["access_key_id"], cred["secret_access_key"])
+    swapped = pair.run(force=True)
+    assert swapped.rc == 0 and pair.record()["active"] != active
+    again = runner.playbook(PAIR_PLAY, {"store": pair.store.option}, args=["-i", inv])
+    assert again.rc == 0
+    new_active, new_cred = pair.active_works()
+    key_id, secret = ini_key(path, "reader")
+    assert key_id == new_cred["access_key_id"] and sts_identity(awsmock.url, key_id, secret) == pair.arn(new_active)
