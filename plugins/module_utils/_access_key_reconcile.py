@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import rotation_env
+from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import (
+    is_task_user,
+    map_caller_last,
+    rotation_env,
+)
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
@@ -111,7 +115,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             result["action"] = "reconciled"
         return result
 
-    results = task.map(reconcile, targets)
+    results = map_caller_last(task, targets, lambda target: is_task_user(env, target.user_name), reconcile)
     out: t.Dict[str, t.Any] = {"changed": any(r["changed"] for r in results), "users": results,
                                "summary": summarize(results), "account_id": task.account_id, "account_alias": task.account_alias(),
                                "partition": task.partition}

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import rotation_env
+from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import (
+    is_task_user,
+    map_caller_last,
+    rotation_env,
+)
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, ValidationError
@@ -21,7 +25,6 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
     delete_key,
     list_keys,
     set_status,
-    user_arn_pattern,
     verify_key,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
@@ -63,7 +66,7 @@ class UserRollback:
             "partition": env.partition, "action": "skipped", "changed": False, "reason": "",
             "restored_key_id": None, "rolled_back_key_id": None,
         }
-        self.is_caller = bool(env.caller_arn and user_arn_pattern(env.partition, env.account_id, self.user).match(env.caller_arn))
+        self.is_caller = is_task_user(env, self.user)
 
     def run(self) -> t.Dict[str, t.Any]:
         try:
@@ -218,12 +221,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
     rollbacks = [UserRollback(env, target, str(params.get("new_key") or "deactivate")) for target in targets]
-    others = [r for r in rollbacks if not r.is_caller]
-    done = {id(r): result for r, result in zip(others, task.map(lambda r: r.run(), others))}
-    for rollback in rollbacks:
-        if rollback.is_caller:
-            done[id(rollback)] = rollback.run()
-    results = [done[id(r)] for r in rollbacks]
+    results = map_caller_last(task, rollbacks, lambda r: r.is_caller, lambda r: r.run())
     out: t.Dict[str, t.Any] = {
         "changed": any(r["changed"] for r in results),
         "users": results,

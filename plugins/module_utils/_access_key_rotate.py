@@ -8,6 +8,7 @@ import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
@@ -42,6 +43,23 @@ def grace_options(params: t.Mapping[str, t.Any]) -> t.Dict[str, int]:
     return values
 
 
+def is_task_user(env: Env, user: str) -> bool:
+    """Whether ``user`` is the IAM user the task's own credentials belong to."""
+    return bool(env.caller_arn and user_arn_pattern(env.partition, env.account_id, user).match(env.caller_arn))
+
+
+def map_caller_last(task: TaskEnv, items: t.Sequence[t.Any], is_caller: t.Callable[[t.Any], bool],
+                    fn: t.Callable[[t.Any], t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """``task.map(fn, items)``, but the task's own IAM user goes last, alone: its new key replaces the one the
+    task signs with, so no other user's calls may be in flight when the old key goes.  Results in input order."""
+    others = [item for item in items if not is_caller(item)]
+    done = {id(item): result for item, result in zip(others, task.map(fn, others))}
+    for item in items:
+        if is_caller(item):
+            done[id(item)] = fn(item)
+    return [done[id(item)] for item in items]
+
+
 def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
     return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
                run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
@@ -52,13 +70,7 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
     rotations = [UserRotation(env, target) for target in targets]
-    # The task's own IAM user goes last, alone: its rotation switches the task to the new key.
-    others = [rotation for rotation in rotations if not rotation.is_caller]
-    done = {id(rotation): result for rotation, result in zip(others, task.map(lambda rotation: rotation.run(), others))}
-    for rotation in rotations:
-        if rotation.is_caller:
-            done[id(rotation)] = rotation.run()
-    results = [done[id(rotation)] for rotation in rotations]
+    results = map_caller_last(task, rotations, lambda rotation: rotation.is_caller, lambda rotation: rotation.run())
     for item in results:
         for warning in item.pop("warnings", []):
             ctx.warn(f"{item['user_name']}: {warning}")

@@ -227,3 +227,107 @@ def test_unknown_record_fails_the_host_naming_it_and_keeps_the_old_key(runner, a
     # queue-app's only consumer got its key, so its old key is retired; the typo'd record never blocks another's.
     assert estate.keys("queue-app") == {new["access_key_id"]: "Active"} and new["access_key_id"] != old["access_key_id"]
     assert ini_key(good, "default") == (new["access_key_id"], new["secret_access_key"])
+
+
+FAKE_SERVICE_MODULE = '''#!/usr/bin/python
+# A stand-in service manager for a test host without one: records each restart in $KEYTURN_FAKE_SERVICE_LOG.
+import os
+from ansible.module_utils.basic import AnsibleModule
+module = AnsibleModule(argument_spec={"name": {"type": "str", "required": True}, "state": {"type": "str"}},
+                       supports_check_mode=True)
+if module.params["name"] == "__facts__":  # makes itself the host's service manager
+    module.exit_json(changed=False, ansible_facts={"service_mgr": "ansible.legacy.keyturn_fake_service"})
+if not module.check_mode:
+    with open(os.environ["KEYTURN_FAKE_SERVICE_LOG"], "a") as handle:
+        handle.write(module.params["name"] + " " + str(module.params["state"]) + "\\n")
+module.exit_json(changed=True)
+'''
+
+ROLE_PLAY = """
+- hosts: consumers
+  gather_facts: false
+  tasks:
+    - name: Use the stand-in service manager
+      keyturn_fake_service:
+        name: __facts__
+    - name: Deliver
+      ansible.builtin.include_role:
+        name: keyturn.aws.deliver_access_keys
+      vars:
+        deliver_access_keys_store: "{{ store }}"
+        deliver_access_keys_audit_log: "{{ audit_log }}"
+    - name: Show what was delivered
+      ansible.builtin.debug:
+        var: deliver_access_keys_delivered
+"""
+
+
+def test_role_restarts_only_for_changed_files_and_records_the_fact(runner, awsmock, account_id):
+    estate = Estate(runner, awsmock, account_id)
+    cred = onboard(estate, "api-app")
+    library = os.path.join(runner.tmp, "library")
+    os.makedirs(library)
+    with open(os.path.join(library, "keyturn_fake_service.py"), "w", encoding="utf-8") as handle:
+        handle.write(FAKE_SERVICE_MODULE)
+    restarts = os.path.join(runner.tmp, "restarts.log")
+    path = os.path.join(runner.tmp, "api", "credentials")
+    env_path = os.path.join(runner.tmp, "api", "api.env")
+    inv = inventory(runner, {"api-host": [
+        {"name": estate.name("api-app"), "path": path, "profile": "api", "restart": ["api", "api-worker"]},
+        {"name": estate.name("api-app"), "path": env_path, "format": "env", "restart": ["api-env"]}]})
+    env = {"ANSIBLE_LIBRARY": library, "KEYTURN_FAKE_SERVICE_LOG": restarts}
+
+    def deliver():
+        return runner.playbook(ROLE_PLAY, estate.vars(), args=["-i", inv], env=env)
+
+    first = deliver()
+    assert first.rc == 0, first.stdout[-4000:]
+    assert open(restarts, encoding="utf-8").read().split("\n")[:-1] == ["api restarted", "api-worker restarted",
+                                                                        "api-env restarted"]
+    facts = task(first, "Show what was delivered", "api-host")["deliver_access_keys_delivered"]
+    assert [(f["name"], f["access_key_id"], f["path"], f["changed"], f["restarted"]) for f in facts] == [
+        (estate.name("api-app"), cred["access_key_id"], path, True, ["api", "api-worker"]),
+        (estate.name("api-app"), cred["access_key_id"], env_path, True, ["api-env"])]
+    assert facts[0]["user_name"] == "api-app" and facts[0]["account_id"] == account_id
+
+    # Unchanged files: no restart.  Then only the env file drifts: only its service restarts.
+    second = deliver()
+    assert second.rc == 0 and open(restarts, encoding="utf-8").read().count("\n") == 3
+    with open(env_path, "w", encoding="utf-8") as handle:
+        handle.write("AWS_ACCESS_KEY_ID=AKIASTALESTALESTALE1\nAWS_SECRET_ACCESS_KEY=stale\n")
+    third = deliver()
+    assert third.rc == 0 and open(restarts, encoding="utf-8").read().split("\n")[3:] == ["api-env restarted", ""]
+    events = [e for e in audit_events(estate) if e["event"] == "access_key_delivered"]
+    assert len(events) == 6 and {e["host"] for e in events} == {"api-host"}
+    assert [e.get("previous_access_key_id") for e in events][-1] == "AKIASTALESTALESTALE1"
+    scan(estate, {cred["secret_access_key"], estate.admin["secret_access_key"], "stale"}, first, second, third)
+
+
+PAIR_PLAY = """
+- hosts: consumers
+  gather_facts: false
+  roles:
+    - role: keyturn.aws.deliver_access_keys
+      vars:
+        deliver_access_keys_store: "{{ store }}"
+"""
+
+
+def test_role_delivers_the_active_member_of_a_dual_pair(runner, awsmock, account_id):
+    from pairs import Pair, sts_identity
+
+    pair = Pair(runner, awsmock, account_id)
+    assert pair.run().rc == 0
+    path = os.path.join(runner.tmp, "pair-host", "credentials")
+    inv = inventory(runner, {"pair-host": [{"name": pair.name, "path": path, "profile": "reader"}]})
+    delivered = runner.playbook(PAIR_PLAY, {"store": pair.store.option}, args=["-i", inv])
+    assert delivered.rc == 0, delivered.stdout[-3000:]
+    active, cred = pair.active_works()
+    assert ini_key(path, "reader") == (cred["access_key_id"], cred["secret_access_key"])
+    swapped = pair.run(force=True)
+    assert swapped.rc == 0 and pair.record()["active"] != active
+    again = runner.playbook(PAIR_PLAY, {"store": pair.store.option}, args=["-i", inv])
+    assert again.rc == 0
+    new_active, new_cred = pair.active_works()
+    key_id, secret = ini_key(path, "reader")
+    assert key_id == new_cred["access_key_id"] and sts_identity(awsmock.url, key_id, secret) == pair.arn(new_active)

@@ -23,8 +23,10 @@ from ansible_collections.keyturn.aws.plugins.module_utils._credentials_file impo
 )
 from ansible_collections.keyturn.aws.plugins.modules import aws_credentials_file
 
-OLD_ID, NEW_ID = "AKIAOLDOLDOLDOLDOLD1", "AKIANEWNEWNEWNEWNEW1"
-OLD_SECRET, NEW_SECRET = "old/Secret+Value=0000000000000000000000", "new/Secret+Value=1111111111111111111111"
+OLD_ID = "AKIAOLDOLDOLDOLDOLD1"
+NEW_ID = "AKIANEWNEWNEWNEWNEW1"
+OLD_SECRET = "old/Secret+Value=0000000000000000000000"
+NEW_SECRET = "new/Secret+Value=1111111111111111111111"
 OTHER_SECRET = "other/Secret+Value=2222222222222222222222"
 FILE = f"""# managed by hand
 [other]
