@@ -1,16 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-<<<<<<< HEAD
-"""Secret leak scan: rotate, verify, reconcile, dual swap, virtual_mfa, totp_seed, and the totp and
-credential lookups, at -vvv with the default callback, then the rotate_access_keys role writing its
-reports.  No secret access key, seed or TOTP code may appear in stdout, stderr, the registered results,
-the audit log or the reports.  The secrets searched are every one the server issued during the runs
+"""Secret leak scan: rotate (also with a grace period), rollback, verify, reconcile, dual swap, virtual_mfa,
+totp_seed, and the totp and credential lookups, at -vvv with the default callback, then the rotate_access_keys
+role writing its reports.  No secret access key, seed or TOTP code may appear in stdout, stderr, the registered
+results, the audit log or the reports.  The secrets searched are every one the server issued during the runs
 (awsmock lists them), not only those left in the store at the end."""
-=======
-"""Secret leak scan: rotate (also with a grace period), rollback, verify, reconcile, dual swap, virtual_mfa, totp_seed, and the totp and
-credential lookups, at -vvv with the default callback.  No secret access key, seed or TOTP code may
-appear in stdout, stderr, the registered results, the audit log or the reports."""
->>>>>>> wave/a2-consumers
 
 from __future__ import annotations
 
@@ -180,12 +174,7 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
         for code in codes:
             assert not re.search(rf"(?<![0-9]){code}(?![0-9])", text), f"a TOTP code appeared in {where}"
     events = [json.loads(line) for line in audit.splitlines()]
-<<<<<<< HEAD
-    assert {"access_key_rotated", "access_key_imported"} <= {e["event"] for e in events}
-    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes),
-                  leak_scan_reports_searched=len(written))
-=======
     assert {"access_key_rotated", "access_key_imported", "access_key_retirement_pending",
             "access_key_rolled_back"} <= {e["event"] for e in events}
-    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes))
->>>>>>> wave/a2-consumers
+    record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes),
+                  leak_scan_reports_searched=len(written))
