@@ -165,7 +165,7 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
     reports = {p: open(p, encoding="utf-8").read() for p in paths if not os.path.basename(p).startswith("vars-")}
     written = [p for p in reports if p.startswith(report_dir)]
     assert {os.path.splitext(p)[1] for p in written} == {".html", ".json"}, f"the role wrote no reports: {written}"
-    assert all("leaky-one" in reports[p] for p in written), "the reports must describe the run"
+    assert all("leaky-one" in reports[p] for p in written if not p.endswith("index.html")), "the reports must describe the run"
     haystacks = {"stdout": result.stdout + role.stdout, "stderr": result.stderr + role.stderr, "audit log": audit,
                  **{f"report {os.path.relpath(p, runner.tmp)}": text for p, text in reports.items()}}
     for where, text in haystacks.items():

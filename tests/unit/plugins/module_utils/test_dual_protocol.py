@@ -37,6 +37,7 @@ class FakeTask:
         self.audit = audit
         self.lock_timeout = lock_timeout
         self.sleep = sleeper
+        self.identity = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT}:user/keyturn-admin", "account": ACCOUNT}
 
     def require_store(self):
         return self.store
