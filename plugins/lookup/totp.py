@@ -212,6 +212,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._totp import (
     parse_seed,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_seed import spec_from_record
+from ansible_collections.keyturn.aws.plugins.module_utils._validate import kind_of
 from ansible_collections.keyturn.aws.plugins.plugin_utils._lookup import KeyturnLookup
 
 INLINE = "inline"
@@ -264,7 +265,7 @@ class LookupModule(KeyturnLookup):
         names = []
         for term in terms:
             if not isinstance(term, str):
-                raise ValidationError(f"the terms must be store record names (strings), got a {type(term).__name__}")
+                raise ValidationError(f"the terms must be store record names (strings), got {kind_of(term)}")
             names.append(validate_record_name(str(term)))
         store = self.keyturn_store(ctx)
         where = store.describe()

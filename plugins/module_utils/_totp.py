@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible_collections.keyturn.aws.plugins.module_utils._paths import require_parent, write_target
+from ansible_collections.keyturn.aws.plugins.module_utils._validate import kind_of
 
 try:
     import pyotp
@@ -129,7 +130,7 @@ def normalize_seed(text: str) -> str:
     has an impossible length, or decodes to fewer than 112 bits.
     """
     if not isinstance(text, str):
-        raise TotpError("the TOTP seed must be a string, got %s" % type(text).__name__)
+        raise TotpError("the TOTP seed must be a string, got %s" % kind_of(text))
     if len(text) > _MAX_SEED_INPUT:  # before any work on it: a pasted file is not a seed
         raise TotpError(
             "the TOTP seed is too long: %d characters, a seed has at most %d base32 characters (%d bits)"
@@ -185,7 +186,7 @@ def _to_int(value: typing.Any, name: str, accepted: str) -> int:
         if stripped.isascii() and stripped.isdigit():
             return int(stripped)
         raise TotpError("%s must be an integer (%s)" % (name, accepted))
-    raise TotpError("%s must be an integer (%s), got %s" % (name, accepted, type(value).__name__))
+    raise TotpError("%s must be an integer (%s), got %s" % (name, accepted, kind_of(value)))
 
 
 def _check_digits(value: typing.Any) -> int:
@@ -207,7 +208,7 @@ def _check_period(value: typing.Any) -> int:
 def _check_algorithm(value: typing.Any) -> str:
     accepted = "SHA1, SHA256 or SHA512"
     if not isinstance(value, str):
-        raise TotpError("algorithm must be %s, got %s" % (accepted, type(value).__name__))
+        raise TotpError("algorithm must be %s, got %s" % (accepted, kind_of(value)))
     name = value.strip().upper()
     if name not in ALGORITHMS:
         raise TotpError("algorithm must be %s (any case)" % accepted)
@@ -331,7 +332,7 @@ def parse_seed(
     Keyword options override values from the URI when they are not None.
     """
     if not isinstance(value, str):
-        raise TotpError("the TOTP seed must be a string, got %s" % type(value).__name__)
+        raise TotpError("the TOTP seed must be a string, got %s" % kind_of(value))
     text = value.strip()
     if ":" in text:  # a base32 seed never contains ':', so this is meant as a URI
         fields = _parse_uri(text)

@@ -774,3 +774,13 @@ def test_ledger_symlink_is_written_through(tmp_path):
 def test_ledger_path_that_is_a_directory_is_refused(tmp_path):
     with pytest.raises(TotpError, match="is a directory"):
         CodeLedger(str(tmp_path)).check_path()
+
+
+def test_wrong_types_are_named_in_yaml_words():
+    with pytest.raises(TotpError) as info:
+        normalize_seed(12345)  # type: ignore[arg-type]
+    assert str(info.value) == "the TOTP seed must be a string, got a number"
+    with pytest.raises(TotpError, match="digits must be an integer .*, got a list"):
+        parse_seed(SEED, digits=[6])  # type: ignore[arg-type]
+    with pytest.raises(TotpError, match="algorithm must be SHA1, SHA256 or SHA512, got a number"):
+        parse_seed(SEED, algorithm=1)  # type: ignore[arg-type]
