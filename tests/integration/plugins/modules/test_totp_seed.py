@@ -147,7 +147,7 @@ def test_totp_seed_in_an_aws_store(runner: t.Any, awsmock: t.Any, account_id: st
     assert result.task("removed")["changed"] is True
     assert store.read(NAME).empty
     # read back from the store itself: stored, and the grouped seed found it unchanged
-    kept = runner.playbook(AWS_STORE.split("    - name: removed\n")[0], {
+    kept = runner.playbook(AWS_STORE[:AWS_STORE.index("    - name: removed\n")], {
         "name": NAME, "uri": URI, "grouped": grouped_uri, "store": store.option, "connection": connection})
     assert kept.rc == 0 and kept.task("again")["changed"] is False
     record = stored_seed(store)
