@@ -113,3 +113,12 @@ class AwsMock:
         """Make IAM report the key's last use ``days_ago`` days back (None: never used)."""
         return t.cast(t.Dict[str, t.Any], self.control("key_status", {
             "access_key_id": access_key_id, "last_used_days_ago": days_ago, "service": service, "region": region}))
+
+    def role_policy(self, account_id: str, role_name: str, partition: str = "aws",
+                    policy: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+        """Put an inline policy (default: administrator) on an existing role, e.g. the
+        OrganizationAccountAccessRole that Organizations' CreateAccount makes without one."""
+        body: t.Dict[str, t.Any] = {"account_id": account_id, "role_name": role_name, "partition": partition}
+        if policy is not None:
+            body["policy"] = dict(policy)
+        return t.cast(t.Dict[str, t.Any], self.control("role_policy", body))

@@ -13,6 +13,9 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
 * ``propagation_delay``: a new access key is refused for that many seconds
   after its creation, like IAM's eventual consistency;
 * ``throttle_rate``: that share of calls is answered with ``Throttling``;
+* ``AssumeRole`` of a role that does not exist in the target account is
+  refused with ``AccessDenied``, as AWS does (moto hands out credentials that
+  then break every call);
 * fault injection (``/_keyturn/faults``): the Nth AWS call after the rules were
   set (optionally only calls of one ``service:Action``) gets an ``error``
   answer (nothing applied), is applied but its response is ``drop``ped (the
@@ -149,6 +152,25 @@ def _region_from_url(self: t.Any, request: t.Any, full_url: str) -> str:
 moto_responses.BaseResponse.get_region_from_url = _region_from_url  # type: ignore[method-assign]
 
 
+import moto.sts.models as moto_sts_models  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+
+_original_assume_role = moto_sts_models.STSBackend.assume_role
+
+
+def _assume_role(self: t.Any, region_name: str, role_session_name: str, role_arn: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    parts = role_arn.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[5].startswith("role/") and re.match(r"^\d{12}$", parts[4]):
+        try:
+            iam_backends[parts[4]][parts[1]].get_role(parts[5].rsplit("/", 1)[-1])
+        except Exception:
+            raise STSClientError("AccessDenied", f"Not authorized to perform sts:AssumeRole on resource: {role_arn}")
+    return _original_assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs)
+
+
+moto_sts_models.STSBackend.assume_role = _assume_role  # type: ignore[method-assign]
+
+
 # -- control API ------------------------------------------------------------
 def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "keyturn-admin") -> t.Dict[str, str]:
     """An IAM user with an administrator policy and an access key, created
@@ -165,6 +187,19 @@ def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "k
     key.keyturn_bootstrap = True
     return {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key,
             "arn": user.arn, "account_id": account_id, "partition": partition, "user_name": user_name}
+
+
+def role_policy(account_id: str, role_name: str, partition: str = "aws", policy: t.Optional[t.Any] = None) -> t.Dict[str, t.Any]:
+    """Put an inline policy (default: administrator) on a role, directly in the backend; Organizations'
+    ``CreateAccount`` makes ``OrganizationAccountAccessRole`` without one."""
+    backend = iam_backends[account_id][partition]
+    try:
+        role = backend.get_role(role_name)
+    except Exception:
+        raise KeyError(f"no role {role_name} in account {account_id} ({partition})")
+    document = ADMIN_POLICY if policy is None else json.dumps(policy)
+    backend.put_role_policy(role_name, "keyturn-role-policy", document)
+    return {"arn": role.arn, "account_id": account_id, "role_name": role_name}
 
 
 def _region_for(partition: str) -> str:
@@ -186,6 +221,8 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
             return _json(start_response, "200 OK", {"ok": True})
         if path == "bootstrap":
             return _json(start_response, "200 OK", bootstrap_admin(**body))
+        if path == "role_policy":
+            return _json(start_response, "200 OK", role_policy(**body))
         if path == "config":
             SETTINGS.update(body)
             return _json(start_response, "200 OK", SETTINGS.snapshot())
