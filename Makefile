@@ -63,6 +63,8 @@ docs: collection
 		$(BIN)/ansible-doc -t lookup keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t lookup keyturn.aws.$$p: ok"; done
 	@for p in $$(ls plugins/filter/*.yml 2>/dev/null | xargs -rn1 basename | sed 's/\.yml$$//'); do \
 		$(BIN)/ansible-doc -t filter keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t filter keyturn.aws.$$p: ok"; done
+	@for p in $$(ls plugins/inventory/*.py 2>/dev/null | xargs -rn1 basename | sed 's/\.py$$//'); do \
+		$(BIN)/ansible-doc -t inventory keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t inventory keyturn.aws.$$p: ok"; done
 	@for r in $$(ls roles); do \
 		$(BIN)/ansible-doc -t role keyturn.aws.$$r > /dev/null || exit 1; echo "ansible-doc -t role keyturn.aws.$$r: ok"; done
 
