@@ -36,6 +36,14 @@ def access_key_report_html(data: t.Any, **kwargs: t.Any) -> str:
     return _report.render_html(_report_data(data, **kwargs))
 
 
+def estate_report(reports: t.Any, name: t.Optional[str] = None, generated_at: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+    """One estate report from the reports of many hosts (accounts) or job slices."""
+    try:
+        return _report.merge_reports(reports, name=name, generated_at=generated_at)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"keyturn.aws estate report: {exc}") from exc
+
+
 class FilterModule:
     """keyturn.aws report filters."""
 
@@ -44,4 +52,5 @@ class FilterModule:
             "access_key_report": access_key_report,
             "access_key_report_json": access_key_report_json,
             "access_key_report_html": access_key_report_html,
+            "estate_report": estate_report,
         }
