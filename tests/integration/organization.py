@@ -72,3 +72,42 @@ class Organization:
         path = self.inventory_file(runner, **options)
         return subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", path, "--list"], cwd=runner.tmp,
                               env=self.inventory_env(runner), capture_output=True, text=True, timeout=300, check=False)
+
+    def playbook(self, runner: t.Any, playbook: str, extra_vars: t.Mapping[str, t.Any], *, inventory: t.Optional[str] = None,
+                 forks: int = 4, check: bool = False, args: t.Sequence[str] = ()) -> t.Any:
+        """ansible-playbook over the Organization's inventory, credentials in the environment (as AWX injects
+        them), json callback output."""
+        from conftest import PlaybookResult
+        import uuid
+        inventory = inventory or self.inventory_file(runner)
+        vars_path = runner.write(f"vars-{uuid.uuid4().hex[:8]}.json", json.dumps(dict(extra_vars)))
+        cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook, "-f", str(forks), "-e", "@" + vars_path,
+               "--vault-password-file", runner.vault_password_file]
+        if check:
+            cmd.append("--check")
+        env = runner.env({"AWS_ACCESS_KEY_ID": self.admin["access_key_id"],
+                          "AWS_SECRET_ACCESS_KEY": self.admin["secret_access_key"],
+                          "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, json_output=True)
+        proc = subprocess.run(cmd + list(args), cwd=runner.tmp, env=env, capture_output=True, text=True, timeout=900,
+                              check=False)
+        try:
+            data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            data = None
+        return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data)
+
+    def user(self, account: str, name: str, tags: t.Optional[t.Mapping[str, str]] = None, key: bool = False) -> t.Optional[str]:
+        """An IAM user in member account ``account`` (an account name, or "master"); with ``key``, an access key
+        created outside keyturn (its id is returned)."""
+        iam = aws_client(self.mock.url, self.admin, "iam", self.region) if account == "master" else self.member_client(account, "iam")
+        iam.create_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        if key:
+            return str(iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"])
+        return None
+
+    def keys(self, account: str, name: str) -> t.Dict[str, str]:
+        iam = aws_client(self.mock.url, self.admin, "iam", self.region) if account == "master" else self.member_client(account, "iam")
+        return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]}
+
+    def account_id_of(self, account: str) -> str:
+        return self.management if account == "master" else self.accounts[account]
