@@ -89,7 +89,8 @@ def test_rotate_accounts_tag_selected_with_forks_and_one_estate_report(org, runn
 
 
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(org, runner, estate):
-    iam = org.member_client("staging-api", "iam")
+    from stores import aws_client
+    iam = aws_client(org.mock.url, org.mock.bootstrap(org.accounts["staging-api"]), "iam")
     iam.delete_role_policy(RoleName="OrganizationAccountAccessRole", PolicyName="keyturn-role-policy")
     iam.delete_role(RoleName="OrganizationAccountAccessRole")
     result = org.playbook(runner, "keyturn.aws.rotate_accounts", estate["extra"], forks=4)
