@@ -74,7 +74,8 @@ class Organization:
                               env=self.inventory_env(runner), capture_output=True, text=True, timeout=300, check=False)
 
     def playbook(self, runner: t.Any, playbook: str, extra_vars: t.Mapping[str, t.Any], *, inventory: t.Optional[str] = None,
-                 forks: int = 4, check: bool = False, args: t.Sequence[str] = ()) -> t.Any:
+                 forks: int = 4, check: bool = False, args: t.Sequence[str] = (), verbosity: int = 0,
+                 json_output: bool = True) -> t.Any:
         """ansible-playbook over the Organization's inventory, credentials in the environment (as AWX injects
         them), json callback output."""
         from conftest import PlaybookResult
@@ -85,15 +86,19 @@ class Organization:
                "--vault-password-file", runner.vault_password_file]
         if check:
             cmd.append("--check")
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
         env = runner.env({"AWS_ACCESS_KEY_ID": self.admin["access_key_id"],
                           "AWS_SECRET_ACCESS_KEY": self.admin["secret_access_key"],
-                          "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, json_output=True)
+                          "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, json_output=json_output)
         proc = subprocess.run(cmd + list(args), cwd=runner.tmp, env=env, capture_output=True, text=True, timeout=900,
                               check=False)
-        try:
-            data = json.loads(proc.stdout[proc.stdout.index("{"):])
-        except ValueError:
-            data = None
+        data = None
+        if json_output:
+            try:
+                data = json.loads(proc.stdout[proc.stdout.index("{"):])
+            except ValueError:
+                data = None
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data)
 
     def user(self, account: str, name: str, tags: t.Optional[t.Mapping[str, str]] = None, key: bool = False) -> t.Optional[str]:
