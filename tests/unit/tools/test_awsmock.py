@@ -114,3 +114,26 @@ def test_call_counts_and_throttling(server):
         assert err.value.response["Error"]["Code"] == "Throttling"
     finally:
         server.configure(throttle_rate=0)
+
+
+def test_assume_role_of_a_missing_role_is_refused_and_role_policy_grants(server):
+    admin = server.bootstrap("202020202020")
+    org = client(server, "organizations", admin)
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(AccountName="member", Email="m@example.com")["CreateAccountStatus"]["AccountId"]
+    sts = client(server, "sts", admin)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/Missing", RoleSessionName="tests")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    role_arn = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="tests")["Credentials"]
+    assumed = {"access_key_id": creds["AccessKeyId"], "secret_access_key": creds["SecretAccessKey"]}
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url, aws_session_token=creds["SessionToken"],
+                       aws_access_key_id=assumed["access_key_id"], aws_secret_access_key=assumed["secret_access_key"])
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        iam.list_users()  # CreateAccount makes the role without a policy, as on AWS
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert server.role_policy(member, "OrganizationAccountAccessRole")["arn"] == role_arn
+    assert iam.list_users()["Users"] == []
+    with pytest.raises(Exception, match="400"):
+        server.role_policy(member, "Missing")
