@@ -13,6 +13,10 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
 * ``propagation_delay``: a new access key is refused for that many seconds
   after its creation, like IAM's eventual consistency;
 * ``throttle_rate``: that share of calls is answered with ``Throttling``;
+* ``latency``: every AWS call waits that many seconds before it is handled;
+* ``rate_limits`` (``{"iam": 20, "sts": 20}``): a token bucket per account and
+  service (calls per second, a one-second burst); a call over the rate gets
+  ``Throttling`` at once, as AWS answers, and nothing is applied;
 * ``AssumeRole`` of a role that does not exist in the target account is
   refused with ``AccessDenied``, as AWS does (moto hands out credentials that
   then break every call);
@@ -40,6 +44,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import typing as t
 import urllib.parse
 
@@ -70,6 +75,31 @@ class Settings:
         self.fired: t.List[t.Dict[str, t.Any]] = []
         self.release = threading.Event()
         self.hanging = 0
+        self.latency = 0.0
+        self.rate_limits: t.Dict[str, float] = {}
+        self.buckets: t.Dict[t.Tuple[str, str], t.List[float]] = {}
+        self.account_calls: t.Dict[str, t.Dict[str, int]] = {}
+        self.throttled = 0
+        self.key_accounts: t.Dict[str, str] = {}
+
+    def take(self, account: str, service: str) -> bool:
+        """One token of the account's bucket for ``service`` (False: over the rate)."""
+        rate = self.rate_limits.get(service)
+        with self.lock:
+            self.account_calls.setdefault(account, {})
+            self.account_calls[account][service] = self.account_calls[account].get(service, 0) + 1
+            if not rate:
+                return True
+            now = time.monotonic()
+            burst = max(rate, 1.0)
+            bucket = self.buckets.setdefault((account, service), [burst, now])
+            bucket[0] = min(burst, bucket[0] + (now - bucket[1]) * rate)
+            bucket[1] = now
+            if bucket[0] >= 1:
+                bucket[0] -= 1
+                return True
+            self.throttled += 1
+            return False
 
     def set_faults(self, rules: t.List[t.Dict[str, t.Any]]) -> None:
         with self.lock:
@@ -109,11 +139,21 @@ class Settings:
                 self.throttle_rate = float(values["throttle_rate"])
             if "seed" in values:
                 self.rng = random.Random(int(values["seed"]))
+            if "latency" in values:
+                self.latency = float(values["latency"])
+            if "rate_limits" in values:
+                limits = dict(values["rate_limits"] or {})
+                if not all(isinstance(v, (int, float)) and v > 0 for v in limits.values()):
+                    raise ValueError("rate_limits maps a service (iam, sts ...) to calls per second > 0")
+                self.rate_limits = {str(k): float(v) for k, v in limits.items()}
+                self.buckets = {}
 
     def snapshot(self) -> t.Dict[str, t.Any]:
         with self.lock:
             return {"propagation_delay": self.propagation_delay, "throttle_rate": self.throttle_rate,
-                    "calls": dict(self.calls), "total_calls": sum(self.calls.values())}
+                    "calls": dict(self.calls), "total_calls": sum(self.calls.values()), "latency": self.latency,
+                    "rate_limits": dict(self.rate_limits), "throttled": self.throttled,
+                    "account_calls": {a: dict(c) for a, c in self.account_calls.items()}}
 
 
 SETTINGS = Settings()
@@ -235,6 +275,8 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
         if path == "stats/reset":
             with SETTINGS.lock:
                 SETTINGS.calls.clear()
+                SETTINGS.account_calls.clear()
+                SETTINGS.throttled = 0
             return _json(start_response, "200 OK", SETTINGS.snapshot())
         if path == "key_status":  # test helper: backdate / inspect keys
             return _json(start_response, "200 OK", _key_admin(body))
@@ -284,6 +326,19 @@ def _action_of(environ: t.Dict[str, t.Any]) -> t.Tuple[str, bytes]:
     return environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", ""), body
 
 
+def _account_of(environ: t.Dict[str, t.Any]) -> str:
+    """The account whose credentials signed the call (an assumed role's key: the role's account)."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return "anonymous"
+    key_id = match.group(1)
+    account = SETTINGS.key_accounts.get(key_id)
+    if account is None:
+        account = moto_iam_models.get_account_id_from(key_id)
+        SETTINGS.key_accounts[key_id] = account
+    return account
+
+
 def _service_of(environ: t.Dict[str, t.Any]) -> str:
     match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return match.group(3) if match else "unknown"
@@ -308,6 +363,10 @@ class Wrapper:
         with SETTINGS.lock:
             SETTINGS.calls[name] = SETTINGS.calls.get(name, 0) + 1
             throttle = SETTINGS.throttle_rate > 0 and SETTINGS.rng.random() < SETTINGS.throttle_rate
+        if SETTINGS.latency > 0:
+            time.sleep(SETTINGS.latency)
+        if not SETTINGS.take(_account_of(environ), _service_of(environ)):
+            throttle = True
         fault = SETTINGS.fault_for(name)
         if fault is not None:
             return self._fault(fault, environ, start_response)
