@@ -168,4 +168,3 @@ def test_no_secret_in_the_estate_playbooks_at_vvv(runner, awsmock, account_id):
         for secret in secrets:
             assert secret not in text, f"a secret appeared in {where}"
     record_counts(leak_scan_secrets_searched=len(secrets))
-

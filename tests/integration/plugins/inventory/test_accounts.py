@@ -124,3 +124,21 @@ def test_refused_credentials_fail_clearly(organization, runner):
     assert proc.returncode != 0
     assert "AWS refused the credentials" in proc.stderr, proc.stderr[-3000:]
     assert "x" * 40 not in proc.stderr + proc.stdout
+
+
+def test_cache_is_used_until_flushed(organization, runner):
+    import os
+    import subprocess
+    from conftest import BIN
+    options = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+               "cache_connection": os.path.join(runner.tmp, "inventory-cache")}
+    _, hostvars = listing(organization, runner, **options)
+    assert "late-joiner" not in hostvars
+    organization.org.create_account(AccountName="late-joiner", Email="late@example.com")
+    _, cached = listing(organization, runner, **options)
+    assert set(cached) == set(hostvars), "the cached organization was not used"
+    path = organization.inventory_file(runner, **options)
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", path, "--list", "--flush-cache"], cwd=runner.tmp,
+                          env=organization.inventory_env(runner), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "late-joiner" in plain(json.loads(proc.stdout))["_meta"]["hostvars"]
