@@ -38,6 +38,15 @@ def estate(org, runner):
     return {"store": store, "untagged": untagged, "extra": extra, "report_dir": report_dir}
 
 
+def run_once_result(result, name):
+    """The result of a run_once task (on whichever host ran it)."""
+    for play in result.data["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"] == name:
+                return next(iter(task["hosts"].values()))
+    raise AssertionError(f"no task named {name!r}")
+
+
 def estate_report(report_dir, name):
     with open(os.path.join(report_dir, name + ".json"), encoding="utf-8") as handle:
         return json.load(handle)
@@ -48,6 +57,10 @@ def test_rotate_accounts_tag_selected_with_forks_and_one_estate_report(org, runn
     assert plan.rc == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
     assert all(org.keys(a, "svc-tagged") == {} for a in ACCOUNTS), "check mode created a key"
     assert not os.path.exists(estate["report_dir"]), "check mode wrote a report"
+    shown = run_once_result(plan, "Show the plan of every account (check mode)")["msg"]
+    for account in ACCOUNTS:
+        assert any(line.startswith(f"{account} ({org.account_id_of(account)}) / svc-tagged: rotated") for line in shown), shown
+    assert not [line for line in shown if "svc-untagged" in line], shown
 
     result = org.playbook(runner, "keyturn.aws.rotate_accounts", estate["extra"], forks=4)
     assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
