@@ -153,7 +153,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             if data is None:
                 values = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}
-                data = discover(AwsConnection(connection_params(values)))
+                data = discover(AwsConnection(connection_params(values)).assumed())
             if update_cache:
                 self._cache[cache_key] = data
             found = select(data, {name: self.get_option(name) for name in SELECT_OPTIONS})

@@ -142,3 +142,18 @@ def test_cache_is_used_until_flushed(organization, runner):
                           env=organization.inventory_env(runner), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "late-joiner" in plain(json.loads(proc.stdout))["_meta"]["hostvars"]
+
+
+def test_inventory_credentials_through_assume_role(organization, runner, awsmock):
+    """A delegated-administrator set-up: the inventory assumes a role first; hosts are relative to that identity."""
+    from stores import aws_client
+    iam = aws_client(awsmock.url, organization.admin, "iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": organization.admin["arn"]}}]}
+    iam.create_role(RoleName="keyturn-inventory", AssumeRolePolicyDocument=json.dumps(trust))
+    awsmock.role_policy(organization.management, "keyturn-inventory")
+    member = organization.accounts["prod-api"]
+    _, hostvars = listing(organization, runner, assume_role={
+        "role_arn": f"arn:aws:iam::{organization.management}:role/keyturn-inventory", "session_name": "inventory"})
+    assert "keyturn_assume_role" in hostvars["prod-api"] and hostvars["prod-api"]["keyturn_account_id"] == member
+    assert "keyturn_assume_role" not in hostvars["master"], "the assumed role is in the management account"
