@@ -93,7 +93,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
         mock.configure(latency=args.latency, propagation_delay=args.propagation,
                        rate_limits={"iam": args.iam_rate, "sts": args.sts_rate})
         mock.reset_stats()
-        members = [n for n, _ in estate["members"]]
+        members = [member[0] for member in estate["members"]]
         slices = [members] if name != "slices4" else [members[i::4] for i in range(4)]
         forks = 1 if name == "forks1" else 10
         extra = {"rotate_access_keys_store": estate["store"], "rotate_access_keys_aws": {"endpoint_url": mock.url},
@@ -126,7 +126,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
     failed = [r.log for r in runs if r.rc != 0]
     created = stats["calls"].get("iam:CreateAccessKey", 0)
     total_users = args.accounts * args.users
-    per_account = [c for a, c in stats["account_calls"].items() if a in {i for _, i in estate["members"]}]
+    per_account = [c for a, c in stats["account_calls"].items() if a in {member[1] for member in estate["members"]}]
     bound = max(max(c.get("iam", 0) / args.iam_rate, c.get("sts", 0) / args.sts_rate) for c in per_account)
     return {"scenario": name, "wall_seconds": round(wall, 1), "setup_seconds": round(setup, 1), "failed_runs": failed,
             "users": total_users, "keys_created": created, "aws_calls": stats["total_calls"],

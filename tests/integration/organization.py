@@ -44,7 +44,7 @@ class Organization:
     def _ou(self, path: str) -> str:
         if path in self.ous:
             return self.ous[path]
-        parent_path, _, name = path.rpartition("/")
+        parent_path, _sep, name = path.rpartition("/")
         parent = self._ou(parent_path)
         self.ous[path] = self.org.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
         return self.ous[path]

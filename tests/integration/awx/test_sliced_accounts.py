@@ -141,6 +141,10 @@ def test_overlapping_slices_rotate_each_due_user_once(runner, awsmock, account_i
         assert org.keys(account, user) == {current["access_key_id"]: "Active"}
         secrets += [original["secret_access_key"], current["secret_access_key"]]
 
+    names = [sec["Name"] for page in aws_client(awsmock.url, org.admin, "secretsmanager").get_paginator("list_secrets").paginate()
+             for sec in page["SecretList"] if sec["Name"].startswith(store.option["prefix"])]
+    assert len(names) >= len(originals) and not [n for n in names if n.endswith(".lease")], "a lease was left behind"
+
     parts = sorted(os.listdir(os.path.join(report_dir, "estate-rotation.parts", "4999")))
     assert parts == ["5000.json", "5001.json", "5002.json"]
     with open(os.path.join(report_dir, "estate-rotation.json"), encoding="utf-8") as handle:

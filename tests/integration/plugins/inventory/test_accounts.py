@@ -84,18 +84,18 @@ def test_filters_ids_constructed_and_role_options(organization, runner):
     assert web["owner"] == "web"
     assert members(data, "team_payments") == {organization.accounts["prod-api"]}
 
-    _, hostvars = listing(organization, runner, account_tags={"team": "pay*"}, exclude_accounts=["staging-*"])
+    hostvars = listing(organization, runner, account_tags={"team": "pay*"}, exclude_accounts=["staging-*"])[1]
     assert set(hostvars) == {"prod-api"}
-    _, hostvars = listing(organization, runner, include_accounts=["prod-*", organization.accounts["staging-api"]],
-                          exclude_accounts=[organization.accounts["prod-web"]])
+    hostvars = listing(organization, runner, include_accounts=["prod-*", organization.accounts["staging-api"]],
+                       exclude_accounts=[organization.accounts["prod-web"]])[1]
     assert set(hostvars) == {"prod-api", "staging-api"}
-    _, hostvars = listing(organization, runner, include_management_account=False, organizational_units=[organization.root])
+    hostvars = listing(organization, runner, include_management_account=False, organizational_units=[organization.root])[1]
     assert "master" not in hostvars and len(hostvars) == 4
 
 
 def test_suspended_accounts_are_left_out(organization, runner):
     organization.org.close_account(AccountId=organization.accounts["staging-api"])
-    _, hostvars = listing(organization, runner)
+    hostvars = listing(organization, runner)[1]
     assert "staging-api" not in hostvars and "prod-api" in hostvars
 
 
@@ -132,10 +132,10 @@ def test_cache_is_used_until_flushed(organization, runner):
     from conftest import BIN
     options = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile",
                "cache_connection": os.path.join(runner.tmp, "inventory-cache")}
-    _, hostvars = listing(organization, runner, **options)
+    hostvars = listing(organization, runner, **options)[1]
     assert "late-joiner" not in hostvars
     organization.org.create_account(AccountName="late-joiner", Email="late@example.com")
-    _, cached = listing(organization, runner, **options)
+    cached = listing(organization, runner, **options)[1]
     assert set(cached) == set(hostvars), "the cached organization was not used"
     path = organization.inventory_file(runner, **options)
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", path, "--list", "--flush-cache"], cwd=runner.tmp,
@@ -153,7 +153,7 @@ def test_inventory_credentials_through_assume_role(organization, runner, awsmock
     iam.create_role(RoleName="keyturn-inventory", AssumeRolePolicyDocument=json.dumps(trust))
     awsmock.role_policy(organization.management, "keyturn-inventory")
     member = organization.accounts["prod-api"]
-    _, hostvars = listing(organization, runner, assume_role={
-        "role_arn": f"arn:aws:iam::{organization.management}:role/keyturn-inventory", "session_name": "inventory"})
+    hostvars = listing(organization, runner, assume_role={
+        "role_arn": f"arn:aws:iam::{organization.management}:role/keyturn-inventory", "session_name": "inventory"})[1]
     assert "keyturn_assume_role" in hostvars["prod-api"] and hostvars["prod-api"]["keyturn_account_id"] == member
     assert "keyturn_assume_role" not in hostvars["master"], "the assumed role is in the management account"
