@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium
+.PHONY: help venv collection demo test sanity lint units integration changelog docs bench bench-estate clean chromium
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
@@ -74,6 +74,9 @@ changelog: venv
 
 bench: collection
 	$(BIN)/python -m benchmarks.run
+
+bench-estate: collection  ## the estate under AWS-like limits (benchmarks/estate.py, long: run on an idle machine)
+	$(BIN)/python -m benchmarks.estate $(BENCH_ARGS)
 
 clean:
 	rm -rf build tests/output .ansible .pytest_cache
