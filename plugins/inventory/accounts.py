@@ -105,15 +105,15 @@ keyed_groups:
     prefix: team
 
 # govcloud.keyturn_accounts.yml: the GovCloud organization, hosts named by account id
-plugin: keyturn.aws.accounts
-profile: govcloud-management
-region: us-gov-west-1
-hostnames: id
-role_name: SecurityAuditRotation
-external_id: rotation-2025
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: /var/cache/keyturn-inventory
+# plugin: keyturn.aws.accounts
+# profile: govcloud-management
+# region: us-gov-west-1
+# hostnames: id
+# role_name: SecurityAuditRotation
+# external_id: rotation-2025
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: /var/cache/keyturn-inventory
 """
 
 import typing as t
