@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench clean chromium chaos
+.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench bench-estate clean chromium chaos
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
@@ -71,6 +71,8 @@ docs: collection
 		$(BIN)/ansible-doc -t lookup keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t lookup keyturn.aws.$$p: ok"; done
 	@for p in $$(ls plugins/filter/*.yml 2>/dev/null | xargs -rn1 basename | sed 's/\.yml$$//'); do \
 		$(BIN)/ansible-doc -t filter keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t filter keyturn.aws.$$p: ok"; done
+	@for p in $$(ls plugins/inventory/*.py 2>/dev/null | xargs -rn1 basename | sed 's/\.py$$//'); do \
+		$(BIN)/ansible-doc -t inventory keyturn.aws.$$p > /dev/null || exit 1; echo "ansible-doc -t inventory keyturn.aws.$$p: ok"; done
 	@for r in $$(ls roles); do \
 		$(BIN)/ansible-doc -t role keyturn.aws.$$r > /dev/null || exit 1; echo "ansible-doc -t role keyturn.aws.$$r: ok"; done
 
@@ -80,6 +82,9 @@ changelog: venv
 
 bench: collection
 	$(BIN)/python -m benchmarks.run
+
+bench-estate: collection  ## the estate under AWS-like limits (benchmarks/estate.py, long: run on an idle machine)
+	$(BIN)/python -m benchmarks.estate $(BENCH_ARGS)
 
 clean:
 	rm -rf build tests/output .ansible .pytest_cache

@@ -179,3 +179,61 @@ options:
     vars:
       - name: keyturn_aws_assume_role
 """
+
+    # Inventory plugins: the same options in the inventory configuration file (no play variables exist yet).
+    INVENTORY = r"""
+options:
+  access_key:
+    description:
+      - AWS access key ID.
+      - Without it (and without I(profile)), C(AWS_ACCESS_KEY_ID), C(AWS_ACCESS_KEY), C(EC2_ACCESS_KEY) or botocore's chain.
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description:
+      - AWS secret access key.
+      - Without it, C(AWS_SECRET_ACCESS_KEY), C(AWS_SECRET_KEY) or C(EC2_SECRET_KEY) when no I(profile) is given.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description:
+      - AWS session token. Without it, C(AWS_SESSION_TOKEN) or C(AWS_SECURITY_TOKEN) with keys from the environment.
+    type: str
+    aliases: [aws_session_token, security_token]
+  profile:
+    description:
+      - Named profile from the AWS shared config and credentials files (also C(AWS_PROFILE) through botocore).
+      - An explicit profile is used even when keys are set in the environment.
+    type: str
+    aliases: [aws_profile]
+  region:
+    description: AWS region; it decides the partition.
+    type: str
+    aliases: [aws_region]
+    env:
+      - name: AWS_REGION
+      - name: AWS_DEFAULT_REGION
+      - name: EC2_REGION
+  endpoint_url:
+    description: Send every AWS call to this URL (for example a local test server).
+    type: str
+    aliases: [aws_endpoint_url]
+    env:
+      - name: AWS_URL
+      - name: AWS_ENDPOINT_URL
+      - name: EC2_URL
+  aws_ca_bundle:
+    description: CA bundle used to validate AWS endpoints.
+    type: path
+    env:
+      - name: AWS_CA_BUNDLE
+  validate_certs:
+    description: Validate TLS certificates of AWS endpoints.
+    type: bool
+    default: true
+  assume_role:
+    description:
+      - Assume this IAM role first (for example a role in the management or delegated administrator account); a dict
+        with C(role_arn) and optionally C(external_id), C(session_name), C(duration_seconds).
+    type: dict
+"""

@@ -57,6 +57,14 @@ def access_key_report_index(reports: t.Any, files: t.Optional[t.Sequence[str]] =
     return _report_history.render_index([_report_data(r) for r in reports], files=list(files or []), title=title)
 
 
+def estate_report(reports: t.Any, name: t.Optional[str] = None, generated_at: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+    """One estate report from the reports of many hosts (accounts) or job slices."""
+    try:
+        return _report.merge_reports(reports, name=name, generated_at=generated_at)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"keyturn.aws estate report: {exc}") from exc
+
+
 class FilterModule:
     """keyturn.aws report filters."""
 
@@ -68,4 +76,5 @@ class FilterModule:
             "access_key_report_file": access_key_report_file,
             "access_key_report_plan": access_key_report_plan,
             "access_key_report_index": access_key_report_index,
+            "estate_report": estate_report,
         }

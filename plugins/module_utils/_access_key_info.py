@@ -17,6 +17,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Sto
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import default_store_name
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import USER_FILTER_OPTION, parse_user_filter, resolve_users
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 
 _PATH_PREFIX = re.compile(r"^/(?:[\x21-\x7e]{0,510}/)?$")
@@ -25,6 +26,7 @@ ARGUMENT_SPEC = argument_spec(
     {
         "users": {"type": "list", "elements": "str"},
         "path_prefix": {"type": "str", "default": "/"},
+        "user_filter": USER_FILTER_OPTION,
         "max_age_days": {"type": "int", "default": 90},
         "last_used": {"type": "bool", "default": True},
         "allow_missing_store": {"type": "bool", "default": False},
@@ -98,8 +100,13 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             check_user_name(name, "users entry")
         if len(set(users)) != len(users):
             raise ValidationError("users lists the same user twice")
+    spec = parse_user_filter(params.get("user_filter"))
     task = TaskEnv(params, ctx, need_store=bool(params.get("store")), store_must_exist=not params.get("allow_missing_store"))
-    names = list(users) if users else all_users(task.conn.client("iam"), params["path_prefix"])
+    selection = None
+    if spec is not None:
+        names, selection = resolve_users(task, params, spec)
+    else:
+        names = list(users) if users else all_users(task.conn.client("iam"), params["path_prefix"])
     results = task.map(lambda user: describe_user(task, user, params), names)
     keys = [k for r in results for k in r["keys"]]
     summary = {
@@ -113,5 +120,8 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         "unmanaged": sum(1 for k in keys if k["managed"] is False),
         "never_used": sum(1 for k in keys if k.get("last_used") and not k["last_used"]["date"]),
     }
-    return {"changed": False, "users": results, "summary": summary, "account_id": task.account_id, "account_alias": task.account_alias(),
-            "partition": task.partition}
+    out = {"changed": False, "users": results, "summary": summary, "account_id": task.account_id,
+           "account_alias": task.account_alias(), "partition": task.partition}
+    if selection is not None:
+        out["selection"] = selection
+    return out

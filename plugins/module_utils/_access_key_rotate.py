@@ -12,11 +12,14 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
+from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
+    USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
-        "users": {"type": "list", "elements": "raw", "required": True},
+        "users": {"type": "list", "elements": "raw"},
+        "user_filter": USER_FILTER_OPTION,
         "self_rotate": {"type": "bool", "default": False},
         "retire_after": {"type": "int", "default": 0},
         "retire_when_idle": {"type": "int", "default": 0},
@@ -104,7 +107,15 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     grace = grace_options(params)
-    targets_from(params["users"], params, "000000000000", **grace)  # bad input fails before any AWS call
+    spec = check_selection_input(params)
+    if params.get("users"):
+        targets_from(params["users"], params, "000000000000", **grace)  # bad input fails before any AWS call
     task = TaskEnv(params, ctx)
-    targets = targets_from(params["users"], params, task.account_id, self_rotate=params.get("self_rotate", False), **grace)
-    return run_rotations(task, targets, ctx, "rotation")
+    users, selection = resolve_users(task, params, spec)
+    if not users:
+        return nobody(task, selection, {"total": 0})
+    targets = targets_from(users, params, task.account_id, self_rotate=params.get("self_rotate", False), **grace)
+    out = run_rotations(task, targets, ctx, "rotation")
+    if selection is not None:
+        out["selection"] = selection
+    return out

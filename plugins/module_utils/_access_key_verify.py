@@ -14,11 +14,14 @@ from ansible_collections.keyturn.aws.plugins.module_utils._options import argume
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, has_secret, record_key_id
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import targets_from
+from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
+    USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
 from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
-        "users": {"type": "list", "elements": "raw", "required": True},
+        "users": {"type": "list", "elements": "raw"},
+        "user_filter": USER_FILTER_OPTION,
         "max_age_days": {"type": "int", "default": 90},
         "fail_on_invalid": {"type": "bool", "default": False},
         "allow_missing_store": {"type": "bool", "default": False},
@@ -80,10 +83,15 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
 
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
-    targets_from(params["users"], params, "000000000000")
+    spec = check_selection_input(params)
+    if params.get("users"):
+        targets_from(params["users"], params, "000000000000")
     # read-only: a file store that does not exist is a wrong path, unless the caller is about to create it
     task = TaskEnv(params, ctx, store_must_exist=not params.get("allow_missing_store"))
-    targets = targets_from(params["users"], params, task.account_id)
+    users, selection = resolve_users(task, params, spec)
+    if not users:
+        return nobody(task, selection, {"total": 0, "drift": 0})
+    targets = targets_from(users, params, task.account_id)
     task.preflight_store(targets[0].store_name)
     results = task.map(lambda target: verify_user(task, target), targets)
     summary = summarize(results, "status")
@@ -94,6 +102,8 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
                          drift=len(item["drift"]))
     out: t.Dict[str, t.Any] = {"changed": False, "users": results, "summary": summary,
                                "account_id": task.account_id, "account_alias": task.account_alias(), "partition": task.partition}
+    if selection is not None:
+        out["selection"] = selection
     bad = [r for r in results if not r["valid"]]
     out["msg"] = f"{summary.get('valid', 0)} valid, {len(bad)} not valid, {summary['drift']} with drift"
     if bad and params.get("fail_on_invalid"):

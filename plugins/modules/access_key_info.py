@@ -17,7 +17,9 @@ author:
   - keyturn.aws developers (@keyturn)
 options:
   users:
-    description: IAM users to describe; default every user under I(path_prefix).
+    description:
+      - IAM users to describe; default every user under I(path_prefix).
+      - With I(user_filter), the listed users and the users the filter selects.
     type: list
     elements: str
   path_prefix:
@@ -79,6 +81,7 @@ options:
     default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.user_filter
 attributes:
   check_mode:
     support: full
@@ -110,6 +113,30 @@ account_alias:
   returned: always
   type: str
   sample: acme-production
+selection:
+  description:
+    - With I(user_filter), what it selected (also in check mode); C(users) is what the task worked on.
+  returned: when user_filter is given
+  type: dict
+  contains:
+    filter:
+      description: The filter, normalized.
+      type: dict
+    matched:
+      description: Users the filter matched.
+      type: list
+      elements: str
+    excluded:
+      description: Users left out by I(exclude_groups) or I(exclude_tags), with the reason.
+      type: dict
+    listed:
+      description: Users listed explicitly in I(users).
+      type: list
+      elements: str
+    users:
+      description: The union the task worked on (listed users first).
+      type: list
+      elements: str
 users:
   description: One entry per user with its keys.
   returned: always

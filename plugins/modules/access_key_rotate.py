@@ -27,9 +27,9 @@ options:
     description:
       - IAM user names, or dicts with C(name) and optional per-user C(store_name), C(max_age_days), C(force),
         C(retire) and C(unmanaged_keys).
+      - Optional when I(user_filter) is given; the task then works on the union of both.
     type: list
     elements: raw
-    required: true
   self_rotate:
     description:
       - Authenticate as each user's own stored key to rotate it (users who may only manage their own keys), instead
@@ -65,6 +65,7 @@ options:
     default: 0
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.user_filter
   - keyturn.aws.store
   - keyturn.aws.rotation
   - keyturn.aws.task
@@ -134,6 +135,30 @@ account_alias:
   returned: always
   type: str
   sample: acme-production
+selection:
+  description:
+    - With I(user_filter), what it selected (also in check mode); C(users) is what the task worked on.
+  returned: when user_filter is given
+  type: dict
+  contains:
+    filter:
+      description: The filter, normalized.
+      type: dict
+    matched:
+      description: Users the filter matched.
+      type: list
+      elements: str
+    excluded:
+      description: Users left out by I(exclude_groups) or I(exclude_tags), with the reason.
+      type: dict
+    listed:
+      description: Users listed explicitly in I(users).
+      type: list
+      elements: str
+    users:
+      description: The union the task worked on (listed users first).
+      type: list
+      elements: str
 users:
   description: One entry per user, in the order of I(users).
   returned: always

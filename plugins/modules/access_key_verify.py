@@ -18,10 +18,11 @@ author:
   - keyturn.aws developers (@keyturn)
 options:
   users:
-    description: IAM user names, or dicts with C(name) and optional C(store_name).
+    description:
+      - IAM user names, or dicts with C(name) and optional C(store_name).
+      - Optional when I(user_filter) is given; the task then works on the union of both.
     type: list
     elements: raw
-    required: true
   max_age_days:
     description: Report a key as due when it is this many days old.
     type: int
@@ -39,6 +40,7 @@ options:
     default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.user_filter
   - keyturn.aws.store
   - keyturn.aws.task
 attributes:
@@ -73,6 +75,30 @@ account_alias:
   returned: always
   type: str
   sample: acme-production
+selection:
+  description:
+    - With I(user_filter), what it selected (also in check mode); C(users) is what the task worked on.
+  returned: when user_filter is given
+  type: dict
+  contains:
+    filter:
+      description: The filter, normalized.
+      type: dict
+    matched:
+      description: Users the filter matched.
+      type: list
+      elements: str
+    excluded:
+      description: Users left out by I(exclude_groups) or I(exclude_tags), with the reason.
+      type: dict
+    listed:
+      description: Users listed explicitly in I(users).
+      type: list
+      elements: str
+    users:
+      description: The union the task worked on (listed users first).
+      type: list
+      elements: str
 users:
   description: One entry per user, in the order of I(users).
   returned: always

@@ -348,6 +348,33 @@ def _count(summary: t.Dict[str, int], key: t.Any) -> None:
         summary[key] += 1
 
 
+def _target_summary(users: t.Sequence[t.Mapping[str, t.Any]], ages: t.List[float],
+                    check_mode: bool = False) -> t.Dict[str, int]:
+    """A target's counts; the ages of its Active keys are appended to ``ages``."""
+    tsum = {key: 0 for key in TARGET_SUMMARY_KEYS}
+    tsum["users"] = len(users)
+    for user in users:
+        _count(tsum, user.get("action"))
+        _count(tsum, user.get("status"))
+        if user.get("drift"):
+            tsum["drift"] += 1
+        retirement_state = (user.get("retirement") or {}).get("state")
+        if retirement_state in ("waiting", "in_use"):
+            tsum["retirement_pending"] += 1
+        elif retirement_state in (("retired", "ready") if check_mode else ("retired",)):
+            tsum["retired"] += 1
+        if user.get("action") == "failed" or user.get("status") in ("invalid", "missing", "error"):
+            tsum["attention"] += 1
+        for key in user.get("keys") or []:
+            tsum["keys"] += 1
+            if key.get("status") == "Active":
+                tsum["active_keys"] += 1
+                _count(tsum, key.get("age_class"))
+                if key.get("age_days") is not None:
+                    ages.append(key["age_days"])
+    return tsum
+
+
 def build_report(
     steps: t.Mapping[str, t.Any],
     kind: str = "rotation",
@@ -398,27 +425,7 @@ def build_report(
                 if user_name not in names:
                     names.append(user_name)
         users = [_build_user(n, target, by_user, target_max_age, due_soon_days) for n in names]
-        tsum = {key: 0 for key in TARGET_SUMMARY_KEYS}
-        tsum["users"] = len(users)
-        for user in users:
-            _count(tsum, user.get("action"))
-            _count(tsum, user.get("status"))
-            if user.get("drift"):
-                tsum["drift"] += 1
-            retirement_state = (user.get("retirement") or {}).get("state")
-            if retirement_state in ("waiting", "in_use"):
-                tsum["retirement_pending"] += 1
-            elif retirement_state in (("retired", "ready") if check_mode else ("retired",)):
-                tsum["retired"] += 1
-            if user.get("action") == "failed" or user.get("status") in ("invalid", "missing", "error"):
-                tsum["attention"] += 1
-            for key in user["keys"]:
-                tsum["keys"] += 1
-                if key["status"] == "Active":
-                    tsum["active_keys"] += 1
-                    _count(tsum, key["age_class"])
-                    if key["age_days"] is not None:
-                        ages.append(key["age_days"])
+        tsum = _target_summary(users, ages, check_mode)
         label = target.get("name") or f"{account_id or '?'} {region or ''}".strip()
         targets.append({
             "name": label,
@@ -503,6 +510,77 @@ def ensure_report(data: t.Any, **build_kwargs: t.Any) -> t.Dict[str, t.Any]:
     if data.get("format") == FORMAT:
         return sanitize_report(data)
     return build_report(data, **build_kwargs)
+
+
+# -- the estate: many runs' reports as one -----------------------------------------------------------------------------
+# When two reports hold the same user of the same target (overlapping AWX slices), the entry that did most wins.
+_ACTION_WEIGHT = {"failed": 5, "rotated": 4, "reconciled": 4, "imported": 4, "swapped": 4}
+
+
+def _user_weight(user: t.Mapping[str, t.Any]) -> int:
+    return _ACTION_WEIGHT.get(str(user.get("action")), 1 if user.get("action") else 0)
+
+
+def merge_reports(reports: t.Any, name: t.Optional[str] = None, generated_at: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+    """One estate report from the reports of many hosts (accounts) or runs (job slices).
+
+    Targets are keyed by account, partition and region; a target in several reports keeps each user once,
+    the entry that did most (failed, then changed, then anything else) winning.  Summary, age
+    distribution, headline and problems are computed again over the merged targets."""
+    if isinstance(reports, t.Mapping):
+        reports = list(reports.values())
+    if not isinstance(reports, (list, tuple)):
+        raise TypeError(f"expected a list of reports, got {type(reports).__name__}")
+    parts = [ensure_report(r) for r in reports if r]
+    if not parts:
+        raise ValueError("no report to merge: every host failed before its report was built, or none ran")
+    kinds = sorted({str(p.get("kind")) for p in parts})
+    if len(kinds) != 1:
+        raise ValueError(f"cannot merge reports of different kinds: {', '.join(kinds)}")
+    kind = kinds[0]
+    merged: t.Dict[t.Tuple[t.Any, ...], t.Dict[str, t.Any]] = {}
+    for part in parts:
+        for target in part.get("targets") or []:
+            key = (target.get("account_id"), target.get("partition"), target.get("region"))
+            if key not in merged:
+                merged[key] = dict(target, users=list(target.get("users") or []))
+                continue
+            entry = merged[key]
+            users = {u.get("user_name"): u for u in entry["users"]}
+            for user in target.get("users") or []:
+                old = users.get(user.get("user_name"))
+                if old is None or _user_weight(user) > _user_weight(old):
+                    users[user.get("user_name")] = user
+            entry["users"] = list(users.values())
+            errors = [e for e in (entry.get("error"), target.get("error")) if e]
+            entry["error"] = "; ".join(dict.fromkeys(errors)) if errors else None
+    targets = sorted(merged.values(), key=lambda tg: (str(tg.get("name")), str(tg.get("account_id"))))
+    summary = {key: 0 for key in SUMMARY_KEYS}
+    ages: t.List[float] = []
+    for target in targets:
+        target["summary"] = _target_summary(target["users"], ages)
+        for key, value in target["summary"].items():
+            summary[key] += value
+        summary["errors"] += 1 if target.get("error") else 0
+    summary["targets"] = len(targets)
+    summary["accounts"] = len({(tg.get("account_id"), tg.get("partition")) for tg in targets})
+    policy = dict(parts[0].get("policy") or {})
+    check_mode = any(p.get("check_mode") for p in parts)
+    report = {
+        "format": FORMAT,
+        "kind": kind,
+        "name": name or f"estate-{kind}",
+        "title": "Estate " + TITLES[kind][0].lower() + TITLES[kind][1:] + (" (plan, check mode)" if check_mode else ""),
+        "generated_at": generated_at or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "check_mode": check_mode,
+        "policy": policy,
+        "summary": summary,
+        "age_buckets": age_buckets(ages, int(policy.get("max_age_days") or 90), int(policy.get("due_soon_days") or 14)),
+        "targets": targets,
+    }
+    report["headline"] = headline(report)
+    report["problems"] = problems(targets)
+    return sanitize_report(report)
 
 
 # -- rendering --------------------------------------------------------------------------------------------------------

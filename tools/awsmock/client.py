@@ -118,3 +118,12 @@ class AwsMock:
         """Every access key (``access_key_id``, ``user_name``, ``secret``) and virtual MFA seed (``secret``)
         the server handed out, optionally of one account: what a leak scan must look for."""
         return t.cast(t.List[t.Dict[str, t.Any]], self.control("issued", {"account_id": account_id})["issued"])
+
+    def role_policy(self, account_id: str, role_name: str, partition: str = "aws",
+                    policy: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+        """Put an inline policy (default: administrator) on an existing role, e.g. the
+        OrganizationAccountAccessRole that Organizations' CreateAccount makes without one."""
+        body: t.Dict[str, t.Any] = {"account_id": account_id, "role_name": role_name, "partition": partition}
+        if policy is not None:
+            body["policy"] = dict(policy)
+        return t.cast(t.Dict[str, t.Any], self.control("role_policy", body))

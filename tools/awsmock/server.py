@@ -18,6 +18,13 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
   delay, so tests move time forward instead of sleeping;
 * ``/_keyturn/issued``: every access key secret and virtual MFA seed the
   server has handed out (for the tests' leak scans);
+* ``latency``: every AWS call waits that many seconds before it is handled;
+* ``rate_limits`` (``{"iam": 20, "sts": 20}``): a token bucket per account and
+  service (calls per second, a one-second burst); a call over the rate gets
+  ``Throttling`` at once, as AWS answers, and nothing is applied;
+* ``AssumeRole`` of a role that does not exist in the target account is
+  refused with ``AccessDenied``, as AWS does (moto hands out credentials that
+  then break every call);
 * fault injection (``/_keyturn/faults``): the Nth AWS call after the rules were
   set (optionally only calls of one ``service:Action``) gets an ``error``
   answer (nothing applied), is applied but its response is ``drop``ped (the
@@ -42,6 +49,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import typing as t
 import urllib.parse
 
@@ -72,9 +80,33 @@ class Settings:
         self.fired: t.List[t.Dict[str, t.Any]] = []
         self.release = threading.Event()
         self.hanging = 0
-        self.throttled = 0
         self.clock_offset = 0.0
         self.issued: t.List[t.Dict[str, t.Any]] = []
+        self.latency = 0.0
+        self.rate_limits: t.Dict[str, float] = {}
+        self.buckets: t.Dict[t.Tuple[str, str], t.List[float]] = {}
+        self.account_calls: t.Dict[str, t.Dict[str, int]] = {}
+        self.throttled = 0
+        self.key_accounts: t.Dict[str, str] = {}
+
+    def take(self, account: str, service: str) -> bool:
+        """One token of the account's bucket for ``service`` (False: over the rate)."""
+        rate = self.rate_limits.get(service)
+        with self.lock:
+            self.account_calls.setdefault(account, {})
+            self.account_calls[account][service] = self.account_calls[account].get(service, 0) + 1
+            if not rate:
+                return True
+            now = time.monotonic()
+            burst = max(rate, 1.0)
+            bucket = self.buckets.setdefault((account, service), [burst, now])
+            bucket[0] = min(burst, bucket[0] + (now - bucket[1]) * rate)
+            bucket[1] = now
+            if bucket[0] >= 1:
+                bucket[0] -= 1
+                return True
+            self.throttled += 1
+            return False
 
     def set_faults(self, rules: t.List[t.Dict[str, t.Any]]) -> None:
         with self.lock:
@@ -116,12 +148,21 @@ class Settings:
                 self.rng = random.Random(int(values["seed"]))
             if "clock_offset" in values:
                 self.clock_offset = float(values["clock_offset"])
+            if "latency" in values:
+                self.latency = float(values["latency"])
+            if "rate_limits" in values:
+                limits = dict(values["rate_limits"] or {})
+                if not all(isinstance(v, (int, float)) and v > 0 for v in limits.values()):
+                    raise ValueError("rate_limits maps a service (iam, sts ...) to calls per second > 0")
+                self.rate_limits = {str(k): float(v) for k, v in limits.items()}
+                self.buckets = {}
 
     def snapshot(self) -> t.Dict[str, t.Any]:
         with self.lock:
             return {"propagation_delay": self.propagation_delay, "throttle_rate": self.throttle_rate,
                     "calls": dict(self.calls), "total_calls": sum(self.calls.values()), "throttled": self.throttled,
-                    "clock_offset": self.clock_offset}
+                    "clock_offset": self.clock_offset, "latency": self.latency, "rate_limits": dict(self.rate_limits),
+                    "account_calls": {a: dict(c) for a, c in self.account_calls.items()}}
 
 
 SETTINGS = Settings()
@@ -184,6 +225,25 @@ def _region_from_url(self: t.Any, request: t.Any, full_url: str) -> str:
 moto_responses.BaseResponse.get_region_from_url = _region_from_url  # type: ignore[method-assign]
 
 
+import moto.sts.models as moto_sts_models  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+
+_original_assume_role = moto_sts_models.STSBackend.assume_role
+
+
+def _assume_role(self: t.Any, region_name: str, role_session_name: str, role_arn: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    parts = role_arn.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[5].startswith("role/") and re.match(r"^\d{12}$", parts[4]):
+        try:
+            iam_backends[parts[4]][parts[1]].get_role(parts[5].rsplit("/", 1)[-1])
+        except Exception:
+            raise STSClientError("AccessDenied", f"Not authorized to perform sts:AssumeRole on resource: {role_arn}")
+    return _original_assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs)
+
+
+moto_sts_models.STSBackend.assume_role = _assume_role  # type: ignore[method-assign]
+
+
 # -- control API ------------------------------------------------------------
 def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "keyturn-admin") -> t.Dict[str, str]:
     """An IAM user with an administrator policy and an access key, created
@@ -200,6 +260,19 @@ def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "k
     key.keyturn_bootstrap = True
     return {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key,
             "arn": user.arn, "account_id": account_id, "partition": partition, "user_name": user_name}
+
+
+def role_policy(account_id: str, role_name: str, partition: str = "aws", policy: t.Optional[t.Any] = None) -> t.Dict[str, t.Any]:
+    """Put an inline policy (default: administrator) on a role, directly in the backend; Organizations'
+    ``CreateAccount`` makes ``OrganizationAccountAccessRole`` without one."""
+    backend = iam_backends[account_id][partition]
+    try:
+        role = backend.get_role(role_name)
+    except Exception:
+        raise KeyError(f"no role {role_name} in account {account_id} ({partition})")
+    document = ADMIN_POLICY if policy is None else json.dumps(policy)
+    backend.put_role_policy(role_name, "keyturn-role-policy", document)
+    return {"arn": role.arn, "account_id": account_id, "role_name": role_name}
 
 
 def _region_for(partition: str) -> str:
@@ -221,6 +294,8 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
             return _json(start_response, "200 OK", {"ok": True})
         if path == "bootstrap":
             return _json(start_response, "200 OK", bootstrap_admin(**body))
+        if path == "role_policy":
+            return _json(start_response, "200 OK", role_policy(**body))
         if path == "config":
             SETTINGS.update(body)
             return _json(start_response, "200 OK", SETTINGS.snapshot())
@@ -233,6 +308,7 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
         if path == "stats/reset":
             with SETTINGS.lock:
                 SETTINGS.calls.clear()
+                SETTINGS.account_calls.clear()
                 SETTINGS.throttled = 0
             return _json(start_response, "200 OK", SETTINGS.snapshot())
         if path == "issued":  # every secret handed out, optionally of one account
@@ -288,6 +364,19 @@ def _action_of(environ: t.Dict[str, t.Any]) -> t.Tuple[str, bytes]:
     return environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", ""), body
 
 
+def _account_of(environ: t.Dict[str, t.Any]) -> str:
+    """The account whose credentials signed the call (an assumed role's key: the role's account)."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return "anonymous"
+    key_id = match.group(1)
+    account = SETTINGS.key_accounts.get(key_id)
+    if account is None:
+        account = moto_iam_models.get_account_id_from(key_id)
+        SETTINGS.key_accounts[key_id] = account
+    return account
+
+
 def _service_of(environ: t.Dict[str, t.Any]) -> str:
     match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return match.group(3) if match else "unknown"
@@ -312,6 +401,10 @@ class Wrapper:
         with SETTINGS.lock:
             SETTINGS.calls[name] = SETTINGS.calls.get(name, 0) + 1
             throttle = SETTINGS.throttle_rate > 0 and SETTINGS.rng.random() < SETTINGS.throttle_rate
+        if SETTINGS.latency > 0:
+            time.sleep(SETTINGS.latency)
+        if not SETTINGS.take(_account_of(environ), _service_of(environ)):
+            throttle = True
         fault = SETTINGS.fault_for(name)
         if fault is not None:
             return self._fault(fault, environ, start_response)

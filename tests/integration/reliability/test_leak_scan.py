@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+import types
 
 import pyotp
 
@@ -178,3 +179,44 @@ def test_no_secret_anywhere_at_vvv(runner, awsmock, account_id):
             "access_key_rolled_back"} <= {e["event"] for e in events}
     record_counts(leak_scan_secrets_searched=len(secrets), leak_scan_totp_codes_searched=len(codes),
                   leak_scan_reports_searched=len(written))
+
+
+def test_no_secret_in_the_estate_playbooks_at_vvv(runner, awsmock, account_id):
+    """keyturn.aws.accounts, rotate_accounts, verify_accounts and discover_accounts over an Organization, with keys
+    due and a Secrets Manager store: no secret in the inventory listing, the runs' output or the estate reports."""
+    from organization import Organization
+    from stores import StoreUnderTest, aws_client
+    org = Organization(awsmock, account_id, {"Apps": ["leaky-apps"], "Data": ["leaky-data"]})
+    store = StoreUnderTest("secretsmanager", runner.tmp, awsmock.url, org.admin)
+    originals = set()
+    for account in ("master", "leaky-apps", "leaky-data"):
+        org.user(account, "leaky-svc", {"keyturn": "rotate"})
+        iam = aws_client(awsmock.url, org.admin, "iam") if account == "master" else org.member_client(account, "iam")
+        key = iam.create_access_key(UserName="leaky-svc")["AccessKey"]
+        store.store.write_current(f"{org.account_id_of(account)}/leaky-svc", {
+            "kind": "iam_user_key", "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
+            "user_name": "leaky-svc", "account_id": org.account_id_of(account), "partition": "aws"})
+        awsmock.age_key(key["AccessKeyId"], 120)
+        originals.add(key["SecretAccessKey"])
+    report_dir = os.path.join(runner.tmp, "estate-reports")
+    extra = {"rotate_access_keys_store": store.option, "rotate_access_keys_aws": {"endpoint_url": awsmock.url},
+             "rotate_access_keys_user_filter": {"tags": {"keyturn": "rotate"}}, "rotate_access_keys_report_dir": report_dir,
+             "rotate_access_keys_verify_successes": 1}
+    outputs = [org.inventory(runner)]
+    for playbook in ("keyturn.aws.rotate_accounts", "keyturn.aws.verify_accounts", "keyturn.aws.discover_accounts"):
+        result = org.playbook(runner, playbook, extra, verbosity=3, json_output=False)
+        assert result.rc == 0, result.stdout[-4000:]
+        outputs.append(result)
+    secrets = set(originals) | {org.admin["secret_access_key"]}
+    secrets |= secrets_in_store(types.SimpleNamespace(store=store), [f"{org.account_id_of(a)}/leaky-svc" for a in ("master", "leaky-apps", "leaky-data")])
+    assert len(secrets) >= 7, "the scan must have real secrets to look for (3 old, 3 new, the admin's)"
+    reports = "".join(open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(report_dir, "*")) if os.path.isfile(p))
+    assert "leaky-apps" in reports and "leaky-data" in reports
+    haystacks = {"reports": reports}
+    for index, run in enumerate(outputs):
+        haystacks[f"run {index} stdout"] = run.stdout
+        haystacks[f"run {index} stderr"] = run.stderr
+    for where, text in haystacks.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret appeared in {where}"
+    record_counts(leak_scan_secrets_searched=len(secrets))

@@ -134,3 +134,48 @@ def test_issued_secrets_are_listed(server):
     assert {admin["secret_access_key"], key["secret_access_key"], device["Base32StringSeed"].decode()} <= secrets
     assert {"issued-user", "keyturn-admin"} <= {item.get("user_name") for item in issued}
     assert not server.issued("100000000007")
+
+
+def test_assume_role_of_a_missing_role_is_refused_and_role_policy_grants(server):
+    admin = server.bootstrap("202020202020")
+    org = client(server, "organizations", admin)
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(AccountName="member", Email="m@example.com")["CreateAccountStatus"]["AccountId"]
+    sts = client(server, "sts", admin)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/Missing", RoleSessionName="tests")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    role_arn = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="tests")["Credentials"]
+    assumed = {"access_key_id": creds["AccessKeyId"], "secret_access_key": creds["SecretAccessKey"]}
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url, aws_session_token=creds["SessionToken"],
+                       aws_access_key_id=assumed["access_key_id"], aws_secret_access_key=assumed["secret_access_key"])
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        iam.list_users()  # CreateAccount makes the role without a policy, as on AWS
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert server.role_policy(member, "OrganizationAccountAccessRole")["arn"] == role_arn
+    assert iam.list_users()["Users"] == []
+    with pytest.raises(Exception, match="400"):
+        server.role_policy(member, "Missing")
+
+
+def test_per_account_rate_limit_and_latency(server):
+    limited = server.bootstrap("303030303030")
+    other = server.bootstrap("404040404040")
+    no_retry = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server.url, config=no_retry,
+                       aws_access_key_id=limited["access_key_id"], aws_secret_access_key=limited["secret_access_key"])
+    server.reset_stats()
+    server.configure(rate_limits={"iam": 0.001}, latency=0.01)  # one call, then (practically) none
+    try:
+        iam.list_users()
+        with pytest.raises(botocore.exceptions.ClientError) as throttled:
+            iam.list_users()
+        assert throttled.value.response["Error"]["Code"] == "Throttling"
+        assert client(server, "iam", other).list_users()["Users"], "another account has its own bucket"
+        stats = server.stats()
+        assert stats["throttled"] == 1 and stats["latency"] == 0.01
+        assert stats["account_calls"]["303030303030"]["iam"] == 2 and stats["account_calls"]["404040404040"]["iam"] == 1
+    finally:
+        server.configure(rate_limits={}, latency=0)
+    iam.list_users()

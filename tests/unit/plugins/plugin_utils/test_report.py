@@ -291,7 +291,7 @@ def test_html_is_self_contained_with_chart_and_header(report: t.Dict[str, t.Any]
 def test_filters() -> None:
     filters = FilterModule().filters()
     assert set(filters) == {"access_key_report", "access_key_report_json", "access_key_report_html", "access_key_report_file",
-                            "access_key_report_plan", "access_key_report_index"}
+                            "access_key_report_plan", "access_key_report_index", "estate_report"}
     built = filters["access_key_report"](rotation_steps(), kind="rotation", generated_at=NOW)
     assert built == _report.build_report(rotation_steps(), generated_at=NOW)
     assert json.loads(filters["access_key_report_json"](built)) == built
@@ -302,3 +302,35 @@ def test_filters() -> None:
         filters["access_key_report_html"](["not", "a", "mapping"])
     with pytest.raises(AnsibleFilterError, match="kind must be one of"):
         filters["access_key_report"]({}, kind="other")
+
+
+# -- the estate: merging reports of many hosts or slices ---------------------------------------------------------------
+def _slice_report(rotated: bool) -> t.Dict[str, t.Any]:
+    """Another run (an overlapping slice) over PROD only: ci-deployer was already rotated, so it is skipped."""
+    action = {"user_name": "ci-deployer", "action": "rotated" if rotated else "skipped", "reason": "r"}
+    return _report.build_report({"rotate": {"results": [item(PROD, users=[action])]}}, kind="rotation", generated_at=NOW)
+
+
+def test_estate_merges_targets_and_keeps_the_user_entry_that_did_most(report: t.Dict[str, t.Any]) -> None:
+    estate = _report.merge_reports([_slice_report(False), report, None], name="estate", generated_at=NOW)
+    assert estate["name"] == "estate" and estate["title"].startswith("Estate access key rotation report")
+    assert len(estate["targets"]) == 2 and estate["summary"]["targets"] == 2
+    assert users_of(estate)["ci-deployer"]["action"] == "rotated"
+    assert estate["summary"]["rotated"] == report["summary"]["rotated"]
+    assert estate["summary"]["failed"] == 1 and estate["summary"]["errors"] == 1
+    assert sorted(estate["problems"]) == sorted(report["problems"])
+    assert sum(b["count"] for b in estate["age_buckets"]) == sum(b["count"] for b in report["age_buckets"])
+    assert SECRET not in _all_text(estate)
+    # order does not matter
+    again = _report.merge_reports([report, _slice_report(False)], name="estate", generated_at=NOW)
+    assert again == estate
+
+
+def test_estate_refuses_mixed_kinds_and_nothing() -> None:
+    verification = _report.build_report({"verify_after": {"results": []}}, kind="verification")
+    with pytest.raises(ValueError, match="different kinds"):
+        _report.merge_reports([_slice_report(True), verification])
+    with pytest.raises(ValueError, match="no report to merge"):
+        _report.merge_reports([])
+    with pytest.raises(AnsibleFilterError, match="keyturn.aws estate report: expected a list of reports"):
+        FilterModule().filters()["estate_report"]("text")
