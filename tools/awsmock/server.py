@@ -105,8 +105,7 @@ class Settings:
             if bucket[0] >= 1:
                 bucket[0] -= 1
                 return True
-            self.throttled += 1
-            return False
+            return False  # counted in ``throttled`` with every other Throttling answer
 
     def set_faults(self, rules: t.List[t.Dict[str, t.Any]]) -> None:
         with self.lock:
