@@ -113,3 +113,8 @@ class AwsMock:
         """Make IAM report the key's last use ``days_ago`` days back (None: never used)."""
         return t.cast(t.Dict[str, t.Any], self.control("key_status", {
             "access_key_id": access_key_id, "last_used_days_ago": days_ago, "service": service, "region": region}))
+
+    def set_root(self, account_id: str, partition: str = "aws", **facts: t.Any) -> t.Dict[str, t.Any]:
+        """Root facts as GetAccountSummary, ListVirtualMFADevices and the credential report show them:
+        ``access_keys`` (bool), ``mfa`` (``none``, ``virtual`` or ``hardware``), ``password_last_used_days_ago``."""
+        return t.cast(t.Dict[str, t.Any], self.control("root", {"account_id": account_id, "partition": partition, **facts}))
