@@ -621,7 +621,7 @@ def run_remediate(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.
 
     candidates = [u for u in live if u in failing]
     plans = task.map(plan_for, candidates)
-    actions = [a for p in plans for a in p["actions"]]
+    actions = [{"account_id": task.account_id, **a} for p in plans for a in p["actions"]]
     done: t.List[t.Dict[str, t.Any]] = []
     errors: t.List[str] = []
     if not ctx.check_mode:

@@ -120,7 +120,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The deactivations planned (in check mode) or attempted, each with C(user_name), C(access_key_id),
+  description: The deactivations planned (in check mode) or attempted, each with C(account_id), C(user_name), C(access_key_id),
     C(control), C(action) and C(reason).
   returned: always
   type: list

@@ -33,7 +33,7 @@ CONTROL_ORDER = ("CIS 1.4", "CIS 1.5", "CIS 1.6", "CIS 1.12", "CIS 1.13", "CIS 1
 
 FINDING_SCHEMA = {"control": "str", "title": "text", "status": "str", "subject": "str", "detail": "text",
                   "access_key_ids": ["str"]}
-ACTION_SCHEMA = {"user_name": "str", "access_key_id": "str", "control": "str", "action": "str", "reason": "text"}
+ACTION_SCHEMA = {"account_id": "str", "user_name": "str", "access_key_id": "str", "control": "str", "action": "str", "reason": "text"}
 CONTROL_SCHEMA = {"control": "str", "title": "text", "pass": "int", "fail": "int", "accounts_failing": "int",
                   "subjects": ["str"]}
 TARGET_SCHEMA = {
