@@ -58,6 +58,17 @@ EXPECTED = {  # user -> control -> status
 }
 
 
+def failures(result: t.Any) -> str:
+    """The messages of failed tasks (for assertion messages)."""
+    found = []
+    for play in (result.data or {}).get("plays", []):
+        for task in play["tasks"]:
+            for host, res in task["hosts"].items():
+                if res.get("failed"):
+                    found.append(f"{task['task']['name']} @ {host}: {res.get('msg')}")
+    return "\n".join(found) or result.stdout[-3000:] + result.stderr[-2000:]
+
+
 def by_subject(findings: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Dict[str, str]]:
     out: t.Dict[str, t.Dict[str, str]] = {}
     for item in findings:
@@ -115,7 +126,7 @@ def test_audit_remediation_plan_then_exactly_the_plan(runner, awsmock, account_i
 
     # Read-only audit: the report, no change.
     audit = runner.playbook("keyturn.aws.audit", estate.variables())
-    assert audit.rc == 0, audit.stdout[-4000:] + audit.stderr[-2000:]
+    assert audit.rc == 0, failures(audit)
     report = estate.report()
     assert report["format"] == "keyturn.aws.posture/1" and report["remediate"] == [] and report["problems"] == []
     assert report["summary"]["accounts"] == 2 and estate.statuses() == before
@@ -136,7 +147,7 @@ def test_audit_remediation_plan_then_exactly_the_plan(runner, awsmock, account_i
 
     # Check mode with remediation: the plan, nothing changed, a plan report next to the real one.
     plan_run = runner.playbook("keyturn.aws.audit", estate.variables(**fix), check=True, diff=True)
-    assert plan_run.rc == 0, plan_run.stdout[-4000:] + plan_run.stderr[-2000:]
+    assert plan_run.rc == 0, failures(plan_run)
     assert estate.statuses() == before
     plan_report = estate.report("posture-plan")
     assert plan_report["check_mode"] is True and estate.report()["check_mode"] is False
@@ -151,7 +162,7 @@ def test_audit_remediation_plan_then_exactly_the_plan(runner, awsmock, account_i
 
     # Real run: exactly the planned keys become Inactive; audit lines for each; root untouched.
     fixed = runner.playbook("keyturn.aws.audit", estate.variables(**fix), diff=True)
-    assert fixed.rc == 0, fixed.stdout[-4000:] + fixed.stderr[-2000:]
+    assert fixed.rc == 0, failures(fixed)
     after = estate.statuses()
     changed = {(name, key) for name in after for key, status in after[name].items() if status != before[name][key]}
     assert changed == {(name, f"{user}/{key}") for name, user, key, _c in planned}
@@ -196,7 +207,7 @@ def test_audit_accounts_one_estate_report(runner, awsmock, account_id):
     variables = estate.variables()
     del variables["audit_credentials_targets"]
     result = runner.playbook("keyturn.aws.audit_accounts", variables, args=["-i", inventory])
-    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.rc == 0, failures(result)
     report = estate.report()
     targets = {tg["name"]: tg for tg in report["targets"]}
     assert set(targets) == {"main", "member"} and report["summary"]["accounts"] == 2
