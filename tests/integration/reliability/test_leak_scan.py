@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Secret leak scan: rotate, verify, reconcile, dual swap, virtual_mfa, totp_seed, and the totp and
-credential lookups, at -vvv with the default callback.  No secret access key, seed or TOTP code may
+"""Secret leak scan: rotate, verify, reconcile, dual swap, virtual_mfa, totp_seed, the totp and
+credential lookups, credential_report_info and credential_report_remediate, at -vvv with the default callback.  No secret access key, seed or TOTP code may
 appear in stdout, stderr, the registered results, the audit log or the reports."""
 
 from __future__ import annotations
@@ -80,6 +80,16 @@ TASKS = """
         store: "{{ store }}"
         audit_log: "{{ audit_log }}"
       register: mfa
+    - name: credential posture
+      keyturn.aws.credential_report_info:
+        store: "{{ store }}"
+      register: posture
+    - name: credential remediation
+      keyturn.aws.credential_report_remediate:
+        remediate: [unused_keys, extra_active_keys]
+        store: "{{ store }}"
+        audit_log: "{{ audit_log }}"
+      register: remediation
 """
 
 
