@@ -243,8 +243,10 @@ def match_key_ids(row: t.Dict[str, t.Any], live: t.Sequence[IamKey]) -> None:
 
 
 # -- the controls ----------------------------------------------------------------------------------------------------
-def finding(control: str, passed: bool, subject: str, detail: str, **extra: t.Any) -> t.Dict[str, t.Any]:
-    item = {"control": control, "title": CONTROLS[control], "status": "pass" if passed else "fail",
+def finding(control: str, passed: bool, subject: str, detail: str, *, unused_days: int = 45, max_age_days: int = 90,
+            **extra: t.Any) -> t.Dict[str, t.Any]:
+    title = CONTROLS[control].format(unused_days=unused_days, max_age_days=max_age_days)
+    item = {"control": control, "title": title, "status": "pass" if passed else "fail",
             "subject": subject, "detail": detail}
     item.update({k: v for k, v in extra.items() if v is not None})
     return item
@@ -319,9 +321,9 @@ def unused_findings(row: t.Mapping[str, t.Any], unused_days: int) -> t.Dict[str,
             keys.append(str(key["access_key_id"]))
     if stale:
         return finding("CIS 1.12", False, row["user_name"], f"unused {unused_days}+ days: " + "; ".join(stale),
-                       access_key_ids=keys or None)
+                       access_key_ids=keys or None, unused_days=unused_days)
     return finding("CIS 1.12", True, row["user_name"], f"every enabled credential was used within {unused_days} days "
-                   "or is younger than that")
+                   "or is younger than that", unused_days=unused_days)
 
 
 def one_active_finding(row: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -343,11 +345,12 @@ def rotated_finding(row: t.Mapping[str, t.Any], max_age_days: int) -> t.Dict[str
         ids = [str(k["access_key_id"]) for k in old if k.get("access_key_id")]
         return finding("CIS 1.14", False, row["user_name"], "not rotated within "
                        f"{max_age_days} days: " + ", ".join(f"{_key_label(k)} is {k.get('age_days'):g} days old" for k in old),
-                       access_key_ids=ids or None)
+                       access_key_ids=ids or None, max_age_days=max_age_days)
     if not active:
-        return finding("CIS 1.14", True, row["user_name"], "no active access key")
+        return finding("CIS 1.14", True, row["user_name"], "no active access key", max_age_days=max_age_days)
     return finding("CIS 1.14", True, row["user_name"], "every active key is younger than "
-                   f"{max_age_days} days (oldest {max(k.get('age_days') or 0.0 for k in active):g})")
+                   f"{max_age_days} days (oldest {max(k.get('age_days') or 0.0 for k in active):g})",
+                   max_age_days=max_age_days)
 
 
 def unmanaged_finding(user: str, live: t.Sequence[IamKey], record: t.Optional[StagedRecord],

@@ -144,12 +144,14 @@ def test_user_controls(user: str, c112: str, c113: str, c114: str) -> None:
 
 @pytest.mark.parametrize("unused_days,status", [(59, "fail"), (60, "fail"), (61, "pass")])
 def test_unused_threshold_is_inclusive(unused_days: int, status: str) -> None:
-    assert cr.unused_findings(rows()["idle"], unused_days)["status"] == status
+    found = cr.unused_findings(rows()["idle"], unused_days)
+    assert found["status"] == status and found["title"] == f"Credentials unused for {unused_days} days or more are disabled"
 
 
 @pytest.mark.parametrize("max_age,status", [(119, "fail"), (120, "fail"), (121, "pass")])
 def test_rotation_threshold_is_inclusive(max_age: int, status: str) -> None:
-    assert cr.rotated_finding(rows()["old-key"], max_age)["status"] == status
+    found = cr.rotated_finding(rows()["old-key"], max_age)
+    assert found["status"] == status and found["title"] == f"Access keys are rotated every {max_age} days or less"
 
 
 def test_never_used_key_counts_once_old_enough() -> None:
