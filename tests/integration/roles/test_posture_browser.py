@@ -9,14 +9,28 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from posture_estate import PostureEstate
 from rotate_fleet import ROOT_DIR
-from test_report_browser import chromium, png_size, run_chromium  # noqa: F401  (chromium is a fixture)
+from test_report_browser import find_chromium, install_chromium, png_size, run_chromium
 
 SCREENSHOT = os.path.join(ROOT_DIR, "tests", "output", "posture-screenshot.png")
 
 
-def test_posture_report_renders_in_chromium(runner, awsmock, account_id, chromium, tmp_path):  # noqa: F811
+@pytest.fixture(scope="session")
+def browser() -> str:
+    path = find_chromium()
+    if path is None:
+        reason = install_chromium()
+        path = find_chromium()
+        if path is None:
+            pytest.skip(f"headless Chromium is not installed and could not be installed: {reason}")
+    return path
+
+
+def test_posture_report_renders_in_chromium(runner, awsmock, account_id, browser, tmp_path):
+    chromium = browser
     estate = PostureEstate(runner, awsmock, account_id, partitions=("aws", "aws-us-gov"))
     result = runner.playbook("keyturn.aws.audit", estate.variables(
         audit_credentials_remediate=["unused_keys", "extra_active_keys"], audit_credentials_report_name="nightly"),
