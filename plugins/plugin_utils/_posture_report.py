@@ -114,8 +114,7 @@ def build_posture(results: t.Any, name: t.Optional[str] = None, check_mode: bool
             summary[key] += entry["summary"][key]
         summary["errors"] += 1 if error else 0
         for row in controls:
-            empty = {"control": row["control"], "title": row["title"], "pass": 0, "fail": 0, "accounts_failing": 0,
-                     "subjects": []}
+            empty = {"control": row["control"], "title": row["title"], "pass": 0, "fail": 0, "accounts_failing": 0}
             total = estate.setdefault(row["control"], empty)
             total["pass"] += row["pass"]
             total["fail"] += row["fail"]
