@@ -53,6 +53,7 @@ EXPECTED = {  # user -> control -> status
     "idle": {"CIS 1.12": "fail", "CIS 1.13": "pass", "CIS 1.14": "pass", "keyturn.unmanaged": "fail"},
     "clean": {"CIS 1.12": "pass", "CIS 1.13": "pass", "CIS 1.14": "pass", "keyturn.unmanaged": "pass",
               "keyturn.store_drift": "pass"},
+    "console": {"CIS 1.12": "fail", "CIS 1.13": "pass", "CIS 1.14": "pass", "keyturn.unmanaged": "pass"},
     "gone": {"keyturn.store_drift": "fail"},
     "<root_account>": {"CIS 1.4": "pass", "CIS 1.5": "pass", "CIS 1.6": "fail"},
 }
@@ -80,6 +81,10 @@ def by_subject(findings: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Dic
 def test_module_findings_per_user_and_control(runner, awsmock, account_id):
     estate = PostureEstate(runner, awsmock, account_id)
     ids = estate.ids["main"]
+    password = "Console-" + os.urandom(9).hex()  # a console password never used: CIS 1.12 fails for it
+    estate.main.user("console")
+    estate.main.iam.create_login_profile(UserName="console", Password=password)
+    estate.issued.append(password)
     result = runner.playbook(MODULE_PLAY, {"aws": estate.creds(), "region": "us-east-1", "account": account_id,
                                            "store": estate.store.option})
     assert result.data is not None, result.stdout[-3000:] + result.stderr[-3000:]
@@ -98,6 +103,7 @@ def test_module_findings_per_user_and_control(runner, awsmock, account_id):
         [ids["two-keys/current"], ids["two-keys/extra"]])
     assert detail[("two-keys", "keyturn.unmanaged")]["access_key_ids"] == [ids["two-keys/extra"]]
     assert "virtual device" in detail[("<root_account>", "CIS 1.6")]["detail"]
+    assert "password never used" in detail[("console", "CIS 1.12")]["detail"]
     assert "IAM credential report of" in detail[("clean", "CIS 1.12")]["detail"]  # the report's age, always said
     # Typed rows: report dates and the live key ids matched to the report's slots.
     users = {u["user_name"]: u for u in posture["users"]}
@@ -106,6 +112,7 @@ def test_module_findings_per_user_and_control(runner, awsmock, account_id):
     assert old["access_key_id"] == ids["old-key"] and old["active"] is True and 119.9 <= old["age_days"] <= 120.1
     assert old["last_used_service"] == "s3" and old["last_used_region"] == "us-east-1"
     assert users["clean"]["password_enabled"] is False and users["clean"]["password_last_used"] is None
+    assert users["console"]["password_enabled"] is True and users["console"]["access_keys"] == []
     assert posture["root"] == {"access_keys_present": False, "mfa_enabled": True, "virtual_mfa": True,
                                "arn": f"arn:aws:iam::{account_id}:root", "in_report": True}
     assert posture["partition"] == "aws" and posture["changed"] is False
