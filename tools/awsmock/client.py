@@ -127,3 +127,8 @@ class AwsMock:
         if policy is not None:
             body["policy"] = dict(policy)
         return t.cast(t.Dict[str, t.Any], self.control("role_policy", body))
+
+    def set_root(self, account_id: str, partition: str = "aws", **facts: t.Any) -> t.Dict[str, t.Any]:
+        """Root facts as GetAccountSummary, ListVirtualMFADevices and the credential report show them:
+        ``access_keys`` (bool), ``mfa`` (``none``, ``virtual`` or ``hardware``), ``password_last_used_days_ago``."""
+        return t.cast(t.Dict[str, t.Any], self.control("root", {"account_id": account_id, "partition": partition, **facts}))

@@ -25,6 +25,14 @@ Fixes over plain moto (each covered by tests/unit/tools/test_awsmock.py):
 * ``AssumeRole`` of a role that does not exist in the target account is
   refused with ``AccessDenied``, as AWS does (moto hands out credentials that
   then break every call);
+* the IAM credential report reads as AWS's does: a ``<root_account>`` row first, ``N/A`` where a
+  value does not apply (moto writes ``not_supported`` for a key's last-used region and service and
+  for passwords that do not exist), the real last-used region and service, and the real
+  ``GeneratedTime`` (moto answers a fixed date in 2015).  The content is rendered when it is read,
+  so it is fresher than AWS's snapshot; the 4-hour regeneration limit is not simulated;
+* root facts (``/_keyturn/root``): root access keys, root MFA (``none``, ``virtual``: a virtual
+  device assigned to root, listed by ListVirtualMFADevices; ``hardware``) and the root password's
+  last use, reflected in GetAccountSummary, ListVirtualMFADevices and the report's root row;
 * fault injection (``/_keyturn/faults``): the Nth AWS call after the rules were
   set (optionally only calls of one ``service:Action``) gets an ``error``
   answer (nothing applied), is applied but its response is ``drop``ped (the
@@ -243,6 +251,153 @@ def _assume_role(self: t.Any, region_name: str, role_session_name: str, role_arn
 moto_sts_models.STSBackend.assume_role = _assume_role  # type: ignore[method-assign]
 
 
+# -- the credential report as AWS writes it ----------------------------------
+_REPORT_DATE = "%Y-%m-%dT%H:%M:%S+00:00"
+_ROOT: t.Dict[t.Tuple[str, str], t.Dict[str, t.Any]] = {}  # (account, partition) -> root facts
+_REPORT_TIMES: t.Dict[int, datetime.datetime] = {}  # id(backend) -> GeneratedTime
+
+
+def _when(moment: t.Optional[datetime.datetime]) -> str:
+    return "N/A" if moment is None else moment.strftime(_REPORT_DATE)
+
+
+def _user_csv(self: t.Any) -> str:
+    keys = list(self.access_keys)[:2]
+    has_password = bool(self.password)
+    fields = [
+        self.name, self.arn, _when(self.create_date),
+        "true" if has_password else "false",
+        _when(self.password_last_used) if has_password else "N/A",
+        _when(self.create_date) if has_password else "N/A",
+        "N/A",
+        "true" if len(self.mfa_devices) else "false",
+    ]
+    for index in range(2):
+        key = keys[index] if index < len(keys) else None
+        last = getattr(key, "last_used", None)
+        stamp = getattr(last, "timestamp", last)  # moto accepts a datetime there too
+        fields += [
+            "true" if key is not None and key.status == "Active" else "false",
+            _when(key.create_date) if key is not None else "N/A",
+            _when(stamp) if last is not None else "N/A",
+            str(getattr(last, "region", None) or "N/A") if last is not None else "N/A",
+            str(getattr(last, "service", None) or "N/A") if last is not None else "N/A",
+        ]
+    certs = list(self.signing_certificates.values())[:2]
+    for index in range(2):
+        cert = certs[index] if index < len(certs) else None
+        fields += ["true" if cert is not None and cert.status == "Active" else "false",
+                   _when(getattr(cert, "upload_date", None)) if cert is not None else "N/A"]
+    return ",".join(str(f) for f in fields) + "\n"
+
+
+def _root_state(account_id: str, partition: str) -> t.Dict[str, t.Any]:
+    return _ROOT.setdefault((account_id, partition), {"access_keys": False, "mfa": "none", "password_last_used": None,
+                                                      "created": moto_iam_models.utcnow()})
+
+
+def _root_csv(backend: t.Any) -> str:
+    root = _root_state(backend.account_id, backend.partition)
+    arn = f"arn:{backend.partition}:iam::{backend.account_id}:root"
+    key = "true" if root["access_keys"] else "false"
+    fields = ["<root_account>", arn,
+              _when(root["created"]), "not_supported", _when(root["password_last_used"]), "not_supported",
+              "not_supported", "false" if root["mfa"] == "none" else "true",
+              key, _when(root["created"]) if root["access_keys"] else "N/A", "N/A", "N/A", "N/A",
+              "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A"]
+    return ",".join(fields) + "\n"
+
+
+_original_get_report = moto_iam_models.IAMBackend.get_credential_report
+_original_generate_report = moto_iam_models.IAMBackend.generate_report
+
+
+def _get_report(self: t.Any) -> str:
+    content = _original_get_report(self)  # raises ReportNotPresent as AWS does
+    header, _sep, _rows = content.partition("\n")
+    return header + "\n" + _root_csv(self) + "".join(user.to_csv() for user in self.users.values())
+
+
+def _generate_report(self: t.Any) -> None:
+    _REPORT_TIMES[id(self)] = datetime.datetime.now(datetime.timezone.utc)
+    _original_generate_report(self)
+
+
+moto_iam_models.User.to_csv = _user_csv  # type: ignore[method-assign]
+moto_iam_models.IAMBackend.get_credential_report = _get_report  # type: ignore[method-assign]
+moto_iam_models.IAMBackend.generate_report = _generate_report  # type: ignore[method-assign]
+
+import moto.iam.responses as moto_iam_responses  # noqa: E402
+
+_original_report_response = moto_iam_responses.IamResponse.get_credential_report
+
+
+def _report_response(self: t.Any) -> t.Any:
+    result = _original_report_response(self)
+    generated = _REPORT_TIMES.get(id(self.backend))
+    if generated is not None:
+        data = getattr(result, "result", None)
+        if isinstance(data, dict):
+            data["GeneratedTime"] = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return result
+
+
+moto_iam_responses.IamResponse.get_credential_report = _report_response  # type: ignore[method-assign]
+
+_original_summary_map = moto_iam_models.AccountSummary.summary_map
+
+
+def _summary_map(self: t.Any) -> t.Dict[str, t.Any]:
+    data = dict(_original_summary_map.fget(self))  # type: ignore[attr-defined]
+    backend = self._iam_backend
+    root = _root_state(backend.account_id, backend.partition)
+    data["AccountAccessKeysPresent"] = 1 if root["access_keys"] else 0
+    data["AccountMFAEnabled"] = 0 if root["mfa"] == "none" else 1
+    return data
+
+
+moto_iam_models.AccountSummary.summary_map = property(_summary_map)  # type: ignore[assignment]
+
+
+def set_root(body: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """``{account_id, partition, access_keys: bool, mfa: none|virtual|hardware, password_last_used_days_ago}``."""
+    account_id = str(body["account_id"])
+    partition = str(body.get("partition") or "aws")
+    backend = iam_backends[account_id][partition]
+    root = _root_state(account_id, partition)
+    if "access_keys" in body:
+        root["access_keys"] = bool(body["access_keys"])
+    if "password_last_used_days_ago" in body:
+        ago = body["password_last_used_days_ago"]
+        root["password_last_used"] = None if ago is None else moto_iam_models.utcnow() - datetime.timedelta(days=float(ago))
+    serial = f"arn:{partition}:iam::{account_id}:mfa/root-account-mfa-device"
+    if "mfa" in body:
+        if body["mfa"] not in ("none", "virtual", "hardware"):
+            raise ValueError("mfa must be none, virtual or hardware")
+        root["mfa"] = body["mfa"]
+        backend.virtual_mfa_devices.pop(serial, None)
+        if body["mfa"] == "virtual":
+            device = moto_iam_models.VirtualMfaDevice(account_id, _region_for(partition), "/root-account-mfa-device")
+            device.serial_number = serial
+            device.enable_date = moto_iam_models.utcnow()
+            device.user = _RootUser(account_id, partition, root["created"])
+            backend.virtual_mfa_devices[serial] = device
+    return {k: (v.isoformat() if isinstance(v, datetime.datetime) else v) for k, v in root.items()}
+
+
+class _RootUser:
+    """The ``User`` of a virtual MFA device assigned to root, as ListVirtualMFADevices shows it."""
+
+    def __init__(self, account_id: str, partition: str, created: datetime.datetime) -> None:
+        self.arn = f"arn:{partition}:iam::{account_id}:root"
+        self.id = account_id
+        self.name = "<root_account>"
+        self.path = "/"
+        self.create_date = created
+        self.password_last_used = None
+        self.tags: t.List[t.Any] = []
+
+
 # -- control API ------------------------------------------------------------
 def bootstrap_admin(account_id: str, partition: str = "aws", user_name: str = "keyturn-admin") -> t.Dict[str, str]:
     """An IAM user with an administrator policy and an access key, created
@@ -315,6 +470,8 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
                 issued = [dict(item) for item in SETTINGS.issued
                           if not body.get("account_id") or item["account_id"] == body["account_id"]]
             return _json(start_response, "200 OK", {"issued": issued})
+        if path == "root":  # root facts: access keys, MFA, password use
+            return _json(start_response, "200 OK", set_root(body))
         if path == "key_status":  # test helper: backdate / inspect keys
             return _json(start_response, "200 OK", _key_admin(body))
     except (TypeError, ValueError, KeyError) as exc:

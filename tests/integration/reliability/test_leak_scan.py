@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secret leak scan: rotate (also with a grace period), rollback, verify, reconcile, dual swap, virtual_mfa,
-totp_seed, and the totp and credential lookups, at -vvv with the default callback, then the rotate_access_keys
-role writing its reports.  No secret access key, seed or TOTP code may appear in stdout, stderr, the registered
-results, the audit log or the reports.  The secrets searched are every one the server issued during the runs
-(awsmock lists them), not only those left in the store at the end."""
+totp_seed, the totp and credential lookups, credential_report_info and credential_report_remediate, at -vvv with
+the default callback, then the rotate_access_keys role writing its reports.  No secret access key, seed or TOTP
+code may appear in stdout, stderr, the registered results, the audit log or the reports.  The secrets searched are
+every one the server issued during the runs (awsmock lists them), not only those left in the store at the end."""
 
 from __future__ import annotations
 
@@ -98,6 +98,16 @@ TASKS = """
         store: "{{ store }}"
         audit_log: "{{ audit_log }}"
       register: mfa
+    - name: credential posture
+      keyturn.aws.credential_report_info:
+        store: "{{ store }}"
+      register: posture
+    - name: credential remediation
+      keyturn.aws.credential_report_remediate:
+        remediate: [unused_keys, extra_active_keys]
+        store: "{{ store }}"
+        audit_log: "{{ audit_log }}"
+      register: remediation
 """
 
 

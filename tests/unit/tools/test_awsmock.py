@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import sys
+import time
+import urllib.error
 
 import boto3
 import botocore.config
@@ -179,3 +182,48 @@ def test_per_account_rate_limit_and_latency(server):
     finally:
         server.configure(rate_limits={}, latency=0)
     iam.list_users()
+
+
+def test_credential_report_reads_as_aws_writes_it(server):
+    admin = server.bootstrap("100000000006")
+    iam, creds = new_user_key(server, admin, "reported")
+    server.age_key(creds["access_key_id"], 120)
+    server.set_last_used(creds["access_key_id"], 60, service="ec2", region="eu-west-1")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        iam.get_credential_report()
+    assert err.value.response["Error"]["Code"] == "ReportNotPresent"
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    answer = iam.get_credential_report()
+    assert abs(time.time() - answer["GeneratedTime"].timestamp()) < 300  # moto alone answers a fixed date in 2015
+    lines = answer["Content"].decode().splitlines()
+    header = lines[0].split(",")
+    rows = {line.split(",")[0]: dict(zip(header, line.split(","))) for line in lines[1:]}
+    root = rows["<root_account>"]  # first, as in AWS
+    assert lines[1].startswith("<root_account>,arn:aws:iam::100000000006:root,")
+    assert root["password_enabled"] == "not_supported" and root["mfa_active"] == "false"
+    user = rows["reported"]
+    assert user["password_enabled"] == "false" and user["password_last_used"] == "N/A"
+    assert user["password_last_changed"] == "N/A" and user["access_key_1_active"] == "true"
+    assert user["access_key_1_last_used_region"] == "eu-west-1" and user["access_key_1_last_used_service"] == "ec2"
+    assert user["access_key_2_last_used_region"] == "N/A" and user["access_key_2_last_rotated"] == "N/A"
+    age = time.time() - calendar.timegm(time.strptime(user["access_key_1_last_rotated"][:19], "%Y-%m-%dT%H:%M:%S"))
+    assert 119 * 86400 < age < 121 * 86400
+
+
+def test_root_facts(server):
+    admin = server.bootstrap("100000000007")
+    iam = client(server, "iam", admin)
+
+    def facts():
+        summary = iam.get_account_summary()["SummaryMap"]
+        devices = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+        return summary["AccountAccessKeysPresent"], summary["AccountMFAEnabled"], [d["User"]["Arn"] for d in devices]
+
+    assert facts() == (0, 0, [])
+    server.set_root("100000000007", mfa="virtual", access_keys=True)
+    assert facts() == (1, 1, ["arn:aws:iam::100000000007:root"])
+    server.set_root("100000000007", mfa="hardware", access_keys=False)
+    assert facts() == (0, 1, [])
+    with pytest.raises(urllib.error.HTTPError):
+        server.set_root("100000000007", mfa="sms")
