@@ -183,6 +183,18 @@ def java_available():
     return shutil.which("java") is not None
 
 
+def stop(proc):
+    """End the rulebook's process group (the rulebook and the playbook it may be running)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def health_event(account_id, key_id, when):
     code = "AWS_RISK_CREDENTIALS_EXPOSED"
     return {
@@ -212,7 +224,8 @@ def test_rulebook_replaces_an_exposed_key(runner, slowmock, account_id):
     vault_file = runner.vault_password_file
     env = runner.env({**incident.env(), "ANSIBLE_VAULT_PASSWORD_FILE": vault_file}, json_output=False)
     log_path = os.path.join(runner.tmp, "rulebook.log")
-    cmd = [os.path.join(BIN, "ansible-rulebook"), "-r", "keyturn.aws.respond_exposed_keys", "-i", "localhost,",
+    inventory = runner.write("inventory.yml", "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    cmd = [os.path.join(BIN, "ansible-rulebook"), "-r", "keyturn.aws.respond_exposed_keys", "-i", inventory,
            "--vars", rulebook_vars, "-vv"]
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=runner.tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -233,12 +246,7 @@ def test_rulebook_replaces_an_exposed_key(runner, slowmock, account_id):
             time.sleep(0.2)
         time.sleep(2)  # a duplicate response, if any, would have started by now
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
     output = open(log_path, encoding="utf-8").read()
     incident.outputs.append(output)
     assert refused_at is not None, output[-6000:]
