@@ -62,7 +62,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     iam = task.conn.client("iam")
     user = params.get("user_name")
     if not user:
-        user, _ = owner_of(iam, key_id)
+        user = owner_of(iam, key_id)[0]
     out: t.Dict[str, t.Any] = {"changed": False, "action": "none", "access_key_id": key_id, "user_name": user,
                                "state": state, "status_before": None, "status": None, "inactive_since": None,
                                "delete_at": None, "account_id": task.account_id, "partition": task.partition}
