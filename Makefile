@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium
+.PHONY: help venv collection demo test sanity lint units integration changelog docs bench clean chromium java
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
@@ -44,8 +44,12 @@ units: collection
 chromium:  ## headless Chromium (Debian package) for the report's browser test
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-integration: collection chromium
+integration: collection chromium java
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
+
+java:  ## Java 17 (Debian package) for ansible-rulebook (EDA tests), only where java is missing
+	@command -v java >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless) \
+		|| echo "!!! Java 17 could not be installed: the ansible-rulebook (EDA) test will be SKIPPED !!!"
 
 sanity: venv
 	$(BIN)/python tools/stage_collection.py $(SANITY_ROOT)
