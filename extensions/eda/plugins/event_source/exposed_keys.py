@@ -75,9 +75,10 @@ options:
     type: str
   aws:
     description:
-      - The collection's connection options as one dict (for example the rulebook variable C(keyturn_aws)):
-        C(region), C(endpoint_url), C(access_key), C(secret_key), C(session_token), C(profile).
-      - Options given directly take precedence.
+      - The collection's connection options as one dict (for example the rulebook variable C(keyturn_aws)), with the
+        keys C(region), C(endpoint_url), C(access_key), C(secret_key), C(session_token) and C(profile).
+      - Options given directly take precedence. C(aws_ca_bundle) and C(validate_certs) apply too; C(assume_role) is
+        accepted and not used (the queue is read with the base credentials, like the stores).
     type: dict
   wait_seconds:
     description:
@@ -298,6 +299,10 @@ def sqs_client(args: t.Mapping[str, t.Any]) -> t.Any:
         region = match.group(1) if match else None
     session = boto3.session.Session(profile_name=_setting(args, "profile"))
     kwargs: t.Dict[str, t.Any] = {"region_name": region, "endpoint_url": _setting(args, "endpoint_url")}
+    if (nested or {}).get("validate_certs") is False:
+        kwargs["verify"] = False
+    elif (nested or {}).get("aws_ca_bundle"):
+        kwargs["verify"] = str(nested["aws_ca_bundle"])
     if _setting(args, "access_key") or _setting(args, "secret_key"):
         kwargs.update(aws_access_key_id=_setting(args, "access_key"), aws_secret_access_key=_setting(args, "secret_key"),
                       aws_session_token=_setting(args, "session_token"))

@@ -199,3 +199,13 @@ def test_client_options(monkeypatch):
     assert client.meta.region_name == "us-west-2" and client.meta.endpoint_url == "http://127.0.0.1:1"
     with pytest.raises(ValueError, match="unknown keys in aws: colour"):
         source.sqs_client({"queue_url": "q", "aws": {"colour": "red"}})
+
+
+def test_documentation_lists_every_option():
+    import yaml
+
+    doc = yaml.safe_load(source.DOCUMENTATION)
+    assert set(doc["options"]) == {"queue_url", "region", "endpoint_url", "access_key", "secret_key", "session_token",
+                                   "profile", "aws", "wait_seconds", "max_messages", "visibility_timeout"}
+    assert doc["options"]["queue_url"]["required"] is True
+    assert yaml.safe_load(source.EXAMPLES)[0]["sources"][0]["keyturn.aws.exposed_keys"]["queue_url"]
