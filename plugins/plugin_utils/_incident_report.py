@@ -88,7 +88,8 @@ def build(data: t.Mapping[str, t.Any], generated_at: t.Optional[str] = None) -> 
         outcome = report.get("outcome") or "none"
         seconds = durations.get("event_to_refused_seconds")
         timing = f"; refused {seconds:g} s after the event" if isinstance(seconds, (int, float)) else ""
-        report["headline"] = f"{key} of {report.get('user_name') or 'an unknown user'}: {outcome}{timing}"
+        plan = "PLAN (check mode, nothing changed): " if report.get("check_mode") else ""
+        report["headline"] = f"{plan}{key} of {report.get('user_name') or 'an unknown user'}: {outcome}{timing}"
     return t.cast(t.Dict[str, t.Any], project(SCHEMA, report))
 
 

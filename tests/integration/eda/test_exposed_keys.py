@@ -99,6 +99,12 @@ def test_managed_key_is_replaced_and_refused_then_deleted_later(runner, slowmock
     incident = Incident(runner, slowmock, account_id)
     exposed = incident.managed_user("ci-deployer")
     key_id = exposed["access_key_id"]
+    plan = incident.runner.playbook(PLAYBOOK, incident.vars(key_id), env=incident.env(), check=True, json_output=False)
+    incident.outputs += [plan.stdout, plan.stderr]
+    assert plan.rc == 0 and "PLAN (check mode" in plan.stdout, plan.stdout[-3000:]
+    assert incident.estate.keys("ci-deployer") == {key_id: "Active"}
+    assert incident.estate.store.current(incident.estate.name("ci-deployer")) == exposed
+    assert not os.path.exists(incident.reports)
     result = incident.respond(key_id, respond_exposed_key_delete_after=3600)
     assert result.rc == 0, result.stdout[-4000:]
     keys = incident.estate.keys("ci-deployer")
@@ -160,6 +166,10 @@ def test_active_member_of_a_pair_is_swapped_first(runner, awsmock, account_id):
 """)
     assert init.rc == 0, init.stdout[-3000:]
     exposed = estate.store.current(estate.name("twin-a"))
+    plan = incident.runner.playbook(PLAYBOOK, incident.vars(exposed["access_key_id"]), env=incident.env(), check=True,
+                                    json_output=False)
+    assert plan.rc == 0 and "PLAN (check mode" in plan.stdout, plan.stdout[-3000:]
+    assert estate.store.current("pairs/twins")["active"] == "twin-a"
     result = incident.respond(exposed["access_key_id"])
     assert result.rc == 0, result.stdout[-4000:]
     pair = estate.store.current("pairs/twins")
