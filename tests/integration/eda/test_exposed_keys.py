@@ -146,6 +146,10 @@ def test_unmanaged_key_is_deactivated_or_reported(runner, awsmock, account_id):
     assert incident.estate.keys("legacy") == {first["AccessKeyId"]: "Inactive", second["AccessKeyId"]: "Active"}
     report = incident.report(first["AccessKeyId"])
     assert (report["outcome"], report["handling"], report["exposed_key_status"]) == ("deactivated", "unmanaged", "Inactive")
+    elsewhere = incident.respond(second["AccessKeyId"], verbosity=0,
+                                 respond_exposed_key_event={"account_id": "999999999999", "source": "aws.health"})
+    assert elsewhere.rc != 0 and "the event is about account 999999999999" in elsewhere.stdout, elsewhere.stdout[-3000:]
+    assert incident.estate.keys("legacy")[second["AccessKeyId"]] == "Active"
     bad = incident.respond("not-a-key", verbosity=0)
     assert bad.rc != 0 and "access_key_id" in bad.stdout + bad.stderr
     incident.scan({first["SecretAccessKey"], second["SecretAccessKey"], incident.estate.admin["secret_access_key"]})

@@ -193,7 +193,8 @@ def _health(event: t.Mapping[str, t.Any], detail: t.Mapping[str, t.Any], message
     event_id = _text(detail.get("eventArn")) or _text(event.get("id"))
     if not event_id:
         return Parsed("unknown", [], f"AWS Health event {code} has neither an eventArn nor an id")
-    account = _account(event.get("account"), detail.get("affectedAccount"))
+    # An organizational view's event comes from the management (or delegated) account: the key's account is affectedAccount.
+    account = _account(detail.get("affectedAccount"), event.get("account"))
     when = _text(event.get("time")) or _text(detail.get("startTime"))
     return Parsed("events", [_event(key, account, None, "aws.health", code, when, event_id, message_id, received_at)
                              for key in keys], "")

@@ -65,6 +65,13 @@ def test_health_event_gives_one_event_per_key():
     assert "user_name" not in event  # Health events do not name the user
 
 
+def test_organizational_view_names_the_affected_account():
+    event = health()
+    event["account"] = "999999999999"
+    event["detail"]["affectedAccount"] = "123456789012"
+    assert source.parse_message(json.dumps(event)).events[0]["keyturn"]["account_id"] == "123456789012"
+
+
 @pytest.mark.parametrize("code", sorted(source.HEALTH_TYPES))
 def test_every_risk_type_is_an_exposure(code):
     parsed = source.parse_message(json.dumps(health(code=code)))
