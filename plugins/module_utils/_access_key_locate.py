@@ -32,7 +32,8 @@ ARGUMENT_SPEC = argument_spec(
         "access_key_id": {"type": "str", "required": True},
         "store_name": {"type": "str"},
         "scan_store": {"type": "bool", "default": True},
-        **{k: v for k, v in TASK_SPEC.items() if k in ("account_id",)},
+        "incident": {"type": "dict"},
+        **{k: v for k, v in TASK_SPEC.items() if k in ("account_id", "audit_log")},
         "store": {"type": "dict", "options": STORE_SPEC},
     }
 )
@@ -109,8 +110,22 @@ class Finder:
                 self.check(name)
 
 
+def log_incident(task: TaskEnv, incident: t.Mapping[str, t.Any], key_id: str) -> None:
+    """One audit event ``exposed_key_incident`` (the response's record; the audit log refuses secret-like fields)."""
+    fields = {str(k): v for k, v in incident.items() if k not in ("format", "title", "generated_at", "event", "ts")
+              and v not in (None, "", [], {})}
+    fields["access_key_id"] = key_id
+    fields.setdefault("account_id", task.account_id)
+    try:
+        task.audit.event("exposed_key_incident", run_id=task.run_id, **fields)
+    except ValueError as exc:
+        raise ValidationError(f"incident: {exc}")
+
+
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     key_id = check_access_key_id(params.get("access_key_id"))
+    if params.get("incident") is not None and not params.get("audit_log"):
+        raise ValidationError("incident needs audit_log (the file the incident's audit line is appended to)")
     if params.get("store_name"):
         try:
             validate_record_name(params["store_name"])
@@ -119,6 +134,8 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         if not params.get("store"):
             raise ValidationError("store_name needs the store option (the store that holds the record)")
     task = TaskEnv(params, ctx, need_store=bool(params.get("store")))
+    if params.get("incident") is not None and not ctx.check_mode:
+        log_incident(task, params["incident"], key_id)
     iam = task.conn.client("iam")
     user, last_used = owner_of(iam, key_id)
     out: t.Dict[str, t.Any] = {

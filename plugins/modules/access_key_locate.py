@@ -59,12 +59,22 @@ options:
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str
+  incident:
+    description:
+      - The record of a response to this key (for example the incident report of the playbook
+        C(keyturn.aws.respond_exposed_key), built with P(keyturn.aws.exposed_key_report#filter)), appended to
+        I(audit_log) as one event C(exposed_key_incident), under the audit log's lock. Not written in check mode.
+      - Fields whose names look like secrets are refused.
+    type: dict
+  audit_log:
+    description: The audit log (JSON lines, mode 0600) for I(incident).
+    type: path
 extends_documentation_fragment:
   - keyturn.aws.connection
 attributes:
   check_mode:
     support: full
-    description: Read-only in any mode.
+    description: Read-only in any mode (I(incident) is not logged in check mode).
   diff_mode:
     support: none
     description: Nothing changes.

@@ -164,3 +164,19 @@ def test_retire_bad_input(h: Harness) -> None:
         h.retire("AKIAAAAAAAAAAAAAAAAA", delete_after=-1)
     with pytest.raises(ValidationError, match="not a valid IAM user name"):
         h.retire("AKIAAAAAAAAAAAAAAAAA", user_name="bad name!")
+
+
+def test_locate_logs_an_incident_under_the_audit_lock(h: Harness) -> None:
+    legacy = h.key("legacy")
+    incident = {"format": "keyturn.aws.incident/1", "outcome": "deactivated", "timeline": [{"step": "event", "at": "x"}],
+                "durations": {"event_to_refused_seconds": 3.5}, "problems": []}
+    h.locate(legacy["access_key_id"], incident=incident, audit_log=h.audit)
+    events = [json.loads(line) for line in open(h.audit, encoding="utf-8")]
+    assert len(events) == 1 and events[0]["event"] == "exposed_key_incident"
+    assert (events[0]["outcome"], events[0]["access_key_id"], events[0]["account_id"]) == (
+        "deactivated", legacy["access_key_id"], ACCOUNT)
+    assert "problems" not in events[0] and "format" not in events[0]
+    with pytest.raises(ValidationError, match="looks like a secret"):
+        h.locate(legacy["access_key_id"], incident={"secret_access_key": "x"}, audit_log=h.audit)
+    with pytest.raises(ValidationError, match="incident needs audit_log"):
+        h.locate(legacy["access_key_id"], incident={"outcome": "x"})
