@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench bench-estate clean chromium chaos
+.PHONY: help venv collection demo aws test sanity lint units integration changelog docs bench bench-estate clean chromium chaos java
 
 help:
 	@echo "make demo         run the demo against a local moto server (rotations, swap, TOTP, report)"
@@ -52,8 +52,12 @@ chromium:  ## headless Chromium (Debian package) for the report's browser test
 # SKIP_BROWSER=1 leaves the browser test of the HTML reports out where apt-get is not allowed (CI never sets it).
 BROWSER := $(if $(SKIP_BROWSER),,chromium)
 
-integration: collection $(BROWSER)
+integration: collection $(BROWSER) java
 	KEYTURN_SKIP_BROWSER=$(SKIP_BROWSER) $(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
+
+java:  ## Java 17 (Debian package) for ansible-rulebook (EDA tests), only where java is missing
+	@command -v java >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless) \
+		|| echo "!!! Java 17 could not be installed: the ansible-rulebook (EDA) test will be SKIPPED !!!"
 
 sanity: venv
 	$(BIN)/python tools/stage_collection.py $(SANITY_ROOT)
