@@ -56,6 +56,11 @@ options:
       kms_key_id:
         description: KMS key of the Secrets Manager or SSM store.
         type: str
+      backups:
+        description:
+          - Type C(file) only. How many previous encrypted versions of the store file are kept as
+            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
+        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str

@@ -81,7 +81,7 @@ def run_summary(report: t.Mapping[str, t.Any], file: t.Optional[str] = None) -> 
 def _trend_chart(runs: t.Sequence[t.Mapping[str, t.Any]], name: str) -> str:
     width, height, left, bottom, top = 640, 190, 34, 30, 16
     plot_w, plot_h = width - left - 12, height - bottom - top
-    peak = max([int(r.get(k) or 0) for r in runs for k, _, _ in SERIES] + [1])
+    peak = max([int(r.get(series[0]) or 0) for r in runs for series in SERIES] + [1])
     step = plot_w / max(len(runs) - 1, 1)
     out = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
            f'xmlns="http://www.w3.org/2000/svg"><title>Trend of the {_e(name)} runs</title>',
@@ -98,7 +98,7 @@ def _trend_chart(runs: t.Sequence[t.Mapping[str, t.Any]], name: str) -> str:
             y = top + plot_h - plot_h * int(run.get(key) or 0) / peak
             points.append((x, y, int(run.get(key) or 0), run))
         if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+            path = " ".join(f"{point[0]:.1f},{point[1]:.1f}" for point in points)
             out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" class="series-{key}"/>')
         for x, y, value, run in points:
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}" class="point-{key}">'
@@ -109,7 +109,7 @@ def _trend_chart(runs: t.Sequence[t.Mapping[str, t.Any]], name: str) -> str:
             stamp = str(run.get("generated_at") or "")[5:16].replace("T", " ")
             out.append(f'<text x="{x:.1f}" y="{top + plot_h + 18}" class="tick" text-anchor="middle">{_e(stamp)}</text>')
     out.append("</svg>")
-    legend = "".join(f'<span style="background:{colour}"></span>{_e(label)}' for _, label, colour in SERIES)
+    legend = "".join(f'<span style="background:{series[2]}"></span>{_e(series[1])}' for series in SERIES)
     return "".join(out) + f'<div class="legend">{legend}</div>'
 
 

@@ -149,4 +149,3 @@ def assert_pages_render(fleet: Fleet, chromium: str, tmp_path: t.Any, targets: t
     assert dom.count('class="point-failed"') == 1  # the trend holds the real run only, not the plan
     for secret in fleet.secrets():
         assert secret not in dom and secret not in plan_dom.stdout
-
