@@ -8,9 +8,15 @@ import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
-from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import (  # rotation_env: also imported from here
+    TASK_SPEC,
+    TaskEnv,
+    failure_message,
+    rotation_env,
+    summarize,
+)
 
 ARGUMENT_SPEC = argument_spec(
     {
@@ -20,12 +26,6 @@ ARGUMENT_SPEC = argument_spec(
         **TASK_SPEC,
     }
 )
-
-
-def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
-    return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
-               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
-               sleep=task.sleep)
 
 
 def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb: str) -> t.Dict[str, t.Any]:

@@ -16,6 +16,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_account_id
@@ -140,3 +141,10 @@ def failure_message(results: t.Sequence[t.Mapping[str, t.Any]], what: str = "use
     details = "; ".join(f"{r.get('user_name') or r.get('store_name')}: {r.get('reason')}" for r in failed[:10])
     more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
     return f"{len(failed)} of {len(results)} {what} failed: {details}{more}"
+
+
+def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
+    """What every rotation of one task shares (the rotation protocol's environment)."""
+    return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
+               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
+               sleep=task.sleep)
