@@ -10,13 +10,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import (  # rotation_env: also imported from here
-    TASK_SPEC,
-    TaskEnv,
-    failure_message,
-    rotation_env,
-    summarize,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, rotation_env, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
