@@ -27,23 +27,24 @@ USER_OVERRIDES = ("max_age_days", "force", "retire", "unmanaged_keys")
 
 
 def policy_from(params: t.Mapping[str, t.Any], **overrides: t.Any) -> Policy:
-    values = {name: params.get(name) for name in ROTATION_SPEC if params.get(name) is not None}
+    values: t.Dict[str, t.Any] = {name: spec.get("default") for name, spec in ROTATION_SPEC.items()}  # the defaults live in the spec
+    values.update({name: params.get(name) for name in ROTATION_SPEC if params.get(name) is not None})
     values.update(overrides)
-    if values.get("max_age_days", 90) < 0:
+    if values["max_age_days"] < 0:
         raise ValidationError(f"max_age_days must be 0 or more (0 rotates every run), got {values['max_age_days']}")
-    if not 1 <= values.get("verify_successes", 2) <= 10:
-        raise ValidationError(f"verify_successes must be between 1 and 10, got {values.get('verify_successes')}")
-    if not 0 <= values.get("verify_timeout", 60) <= 3600:
-        raise ValidationError(f"verify_timeout must be between 0 and 3600 seconds, got {values.get('verify_timeout')}")
+    if not 1 <= values["verify_successes"] <= 10:
+        raise ValidationError(f"verify_successes must be between 1 and 10, got {values['verify_successes']}")
+    if not 0 <= values["verify_timeout"] <= 3600:
+        raise ValidationError(f"verify_timeout must be between 0 and 3600 seconds, got {values['verify_timeout']}")
     return Policy(
-        max_age_days=int(values.get("max_age_days", 90)),
-        force=bool(values.get("force", False)),
-        retire=str(values.get("retire", "delete")),
-        unmanaged_keys=str(values.get("unmanaged_keys", "fail")),
+        max_age_days=int(values["max_age_days"]),
+        force=bool(values["force"]),
+        retire=str(values["retire"]),
+        unmanaged_keys=str(values["unmanaged_keys"]),
         self_rotate=bool(values.get("self_rotate", False)),
-        verify_successes=int(values.get("verify_successes", 2)),
-        verify_timeout=float(values.get("verify_timeout", 60)),
-        confirm_retired=bool(values.get("confirm_retired", False)),
+        verify_successes=int(values["verify_successes"]),
+        verify_timeout=float(values["verify_timeout"]),
+        confirm_retired=bool(values["confirm_retired"]),
         due_when=str(values.get("due_when", "age")),
     )
 

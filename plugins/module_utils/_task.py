@@ -48,7 +48,7 @@ class TaskEnv:
     """Connections, identity, store and audit log of one task."""
 
     def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True) -> None:
-        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else 10)
+        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else TASK_SPEC["concurrency"]["default"])
         if not 1 <= concurrency <= 64:
             raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
         self.concurrency = concurrency
@@ -79,7 +79,7 @@ class TaskEnv:
         except OSError as exc:
             raise ValidationError(str(exc))
         lock_timeout = params.get("lock_timeout")
-        self.lock_timeout = float(300 if lock_timeout is None else lock_timeout)
+        self.lock_timeout = float(TASK_SPEC["lock_timeout"]["default"] if lock_timeout is None else lock_timeout)
         if self.lock_timeout < 0:
             raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
 
