@@ -7,8 +7,8 @@ from __future__ import annotations
 class ModuleDocFragment:
     """The connection options shared by every keyturn.aws module (amazon.aws names)."""
 
-    # The options, once: modules (through DOCUMENTATION) and lookups (with PLUGINS) share them.
-    OPTIONS = r"""
+    # The options, once: modules and lookups share them (lookups add PLUGINS below).
+    DOCUMENTATION = r"""
 options:
   access_key:
     description:
@@ -79,19 +79,18 @@ options:
         description: Lifetime of the role session (900 to 43200).
         type: int
         default: 3600
-"""
-
-    # Modules and action plugins.
-    DOCUMENTATION = OPTIONS + r"""notes:
-  - Tasks run on the controller through the action plugin of the same name, in one process for the whole task.
-  - Set the connection options once for a play with C(module_defaults) and the group C(group/keyturn.aws.aws).
+notes:
+  - Modules run on the controller through the action plugin of the same name, in one process for the whole task.
+  - Set the connection options of modules once for a play with C(module_defaults) and the group
+    C(group/keyturn.aws.aws); lookups also read them from C(keyturn_aws_*) variables and the C([keyturn_aws]) section
+    of C(ansible.cfg).
 requirements:
   - python >= 3.11
   - boto3
   - botocore
 """
 
-    # Lookup plugins (extend keyturn.aws.connection.options and this): where the same options
+    # Lookup plugins (extend keyturn.aws.connection and this): where the same options
     # can also be set from the environment, variables and ansible.cfg.
     PLUGINS = r"""
 options:

@@ -23,7 +23,7 @@ options:
     elements: str
     required: true
 extends_documentation_fragment:
-  - keyturn.aws.connection.options
+  - keyturn.aws.connection
   - keyturn.aws.connection.plugins
   - keyturn.aws.store.plugins
 notes:

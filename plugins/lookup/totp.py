@@ -138,7 +138,7 @@ options:
     vars:
       - name: keyturn_aws_totp_audit_log
 extends_documentation_fragment:
-  - keyturn.aws.connection.options
+  - keyturn.aws.connection
   - keyturn.aws.connection.plugins
   - keyturn.aws.store.plugins
 notes:
