@@ -7,7 +7,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     """The connection options shared by every keyturn.aws module (amazon.aws names)."""
 
-    # Modules and action plugins.
+    # The options, once: modules and lookups share them (lookups add PLUGINS below).
     DOCUMENTATION = r"""
 options:
   access_key:
@@ -81,54 +81,36 @@ options:
         type: int
         default: 3600
 notes:
-  - Tasks run on the controller through the action plugin of the same name, in one process for the whole task.
-  - Set the connection options once for a play with C(module_defaults) and the group C(group/keyturn.aws.aws).
+  - Modules run on the controller through the action plugin of the same name, in one process for the whole task.
+  - Set the connection options of modules once for a play with C(module_defaults) and the group
+    C(group/keyturn.aws.aws); lookups also read them from C(keyturn_aws_*) variables and the C([keyturn_aws]) section
+    of C(ansible.cfg).
 requirements:
   - python >= 3.11
   - boto3
   - botocore
 """
 
-    # Lookup plugins: the same options, also settable from the environment and variables.
+    # Lookup plugins (extend keyturn.aws.connection and this): where the same options
+    # can also be set from the environment, variables and ansible.cfg.
     PLUGINS = r"""
 options:
   access_key:
-    description:
-      - AWS access key ID.
-      - Without it (and without I(profile)), C(AWS_ACCESS_KEY_ID), C(AWS_ACCESS_KEY), C(EC2_ACCESS_KEY) or botocore's chain.
-    type: str
-    aliases: [aws_access_key_id, aws_access_key]
     vars:
       - name: keyturn_aws_access_key
   secret_key:
-    description:
-      - AWS secret access key.
-      - Without it, C(AWS_SECRET_ACCESS_KEY), C(AWS_SECRET_KEY) or C(EC2_SECRET_KEY) when no I(profile) is given.
-    type: str
-    aliases: [aws_secret_access_key, aws_secret_key]
     vars:
       - name: keyturn_aws_secret_key
   session_token:
-    description: AWS session token.
-    type: str
-    aliases: [aws_session_token, security_token]
     vars:
       - name: keyturn_aws_session_token
   profile:
-    description:
-      - Named profile from the AWS shared config and credentials files (also C(AWS_PROFILE) through botocore).
-      - An explicit profile is used even when keys are set in the environment.
-    type: str
-    aliases: [aws_profile]
     vars:
       - name: keyturn_aws_profile
     ini:
       - section: keyturn_aws
         key: profile
   region:
-    description: AWS region; it decides the partition.
-    type: str
-    aliases: [aws_region]
     env:
       - name: AWS_REGION
       - name: AWS_DEFAULT_REGION
@@ -139,11 +121,6 @@ options:
       - section: keyturn_aws
         key: region
   endpoint_url:
-    description:
-      - Send every AWS call to this URL (for example a local test server).
-      - An empty value is an error (it never falls back to the AWS endpoints).
-    type: str
-    aliases: [aws_endpoint_url]
     env:
       - name: AWS_URL
       - name: AWS_ENDPOINT_URL
@@ -154,8 +131,6 @@ options:
       - section: keyturn_aws
         key: endpoint_url
   aws_ca_bundle:
-    description: CA bundle used to validate AWS endpoints.
-    type: path
     env:
       - name: AWS_CA_BUNDLE
     vars:
@@ -164,18 +139,12 @@ options:
       - section: keyturn_aws
         key: aws_ca_bundle
   validate_certs:
-    description: Validate TLS certificates of AWS endpoints.
-    type: bool
-    default: true
     vars:
       - name: keyturn_aws_validate_certs
     ini:
       - section: keyturn_aws
         key: validate_certs
   assume_role:
-    description:
-      - Assume this IAM role; a dict with C(role_arn) and optionally C(external_id), C(session_name), C(duration_seconds).
-    type: dict
     vars:
       - name: keyturn_aws_assume_role
 """

@@ -23,6 +23,7 @@ options:
     elements: str
     required: true
 extends_documentation_fragment:
+  - keyturn.aws.connection
   - keyturn.aws.connection.plugins
   - keyturn.aws.store.plugins
 notes:
@@ -87,46 +88,9 @@ import typing as t
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError, validate_record_name
+from ansible_collections.keyturn.aws.plugins.module_utils._records import resolve_credential as resolve
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
 from ansible_collections.keyturn.aws.plugins.plugin_utils._lookup import KeyturnLookup
-
-PAIR_KIND = "dual_pair"
-FIELDS = ("access_key_id", "secret_access_key", "user_name", "account_id", "partition")
-
-
-def _credential_of(store: Store, name: str, what: str) -> t.Dict[str, t.Any]:
-    record = store.read(name).current
-    if record is None:
-        raise KeyturnError(f"{what} {name} has no current record in the {store.describe()}")
-    if record.get("kind") == PAIR_KIND:
-        raise KeyturnError(f"{what} {name} is a dual pair, not a credential")
-    if not record.get("access_key_id") or not record.get("secret_access_key"):
-        raise KeyturnError(f"{what} {name} in the {store.describe()} is not an access-key credential "
-                           f"(kind {record.get('kind')!r})")
-    return {field: record.get(field) for field in FIELDS}
-
-
-def resolve(store: Store, term: str) -> t.Dict[str, t.Any]:
-    """The credential named by ``term``: a user record, or a pair's active member."""
-    name = validate_record_name(term)
-    record = store.read(name).current
-    if record is None:
-        raise KeyturnError(f"the {store.describe()} has no current record named {name}")
-    if record.get("kind") != PAIR_KIND:
-        return _credential_of(store, name, "the record")
-    active = record.get("active")
-    member = (record.get("member_names") or {}).get(active) if active else None
-    if not member:
-        raise KeyturnError(f"the dual pair {name} names no active member with a store record; run "
-                           "keyturn.aws.dual_account_swap to initialize it")
-    credential = _credential_of(store, str(member), f"the active member {active} of pair {name}: record")
-    if credential.get("user_name") and credential["user_name"] != active:
-        raise KeyturnError(f"the record {member} of pair {name} holds the credential of {credential['user_name']}, "
-                           f"not of the active member {active}")
-    credential["user_name"] = credential.get("user_name") or active
-    credential["account_id"] = credential.get("account_id") or record.get("account_id")
-    credential["partition"] = credential.get("partition") or record.get("partition")
-    return credential
 
 
 class LookupModule(KeyturnLookup):

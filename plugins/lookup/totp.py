@@ -142,6 +142,7 @@ options:
     vars:
       - name: keyturn_aws_totp_audit_log
 extends_documentation_fragment:
+  - keyturn.aws.connection
   - keyturn.aws.connection.plugins
   - keyturn.aws.store.plugins
 notes:

@@ -24,7 +24,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, rotation_env, summarize
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id
 
 ARGUMENT_SPEC = argument_spec(

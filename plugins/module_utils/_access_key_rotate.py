@@ -10,11 +10,11 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
-from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
     USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, rotation_env, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
@@ -61,12 +61,6 @@ def map_caller_last(task: TaskEnv, items: t.Sequence[t.Any], is_caller: t.Callab
         if is_caller(item):
             done[id(item)] = fn(item)
     return [done[id(item)] for item in items]
-
-
-def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
-    return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
-               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
-               sleep=task.sleep, caller_arn=task.identity.get("arn"))
 
 
 def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb: str) -> t.Dict[str, t.Any]:

@@ -27,15 +27,14 @@ import dataclasses
 import datetime
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import rotation_env
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat, utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import IamKey, list_keys, parse_time, verify_key
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._permissions import compare, user_permissions
+from ansible_collections.keyturn.aws.plugins.module_utils._records import PAIR_KIND, RECORD_KIND
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
-    RECORD_KIND,
     Env,
     Policy,
     Target,
@@ -49,10 +48,9 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     waiting_lease,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, default_store_name, policy_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, rotation_env
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 
-PAIR_KIND = "dual_pair"
 STEPS = ("initialized", "swapped", "rotated_inactive", "none")
 # Init only issues keys to members without a working stored credential: an old
 # key of the active member is handled by the swap cycle, not by init.

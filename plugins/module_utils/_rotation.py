@@ -32,6 +32,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
     user_arn_pattern,
     verify_key,
 )
+from ansible_collections.keyturn.aws.plugins.module_utils._records import RECORD_KIND
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     StagedRecord,
     Store,
@@ -39,7 +40,6 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     waiting_lease,
 )
 
-RECORD_KIND = "iam_user_key"
 # A key created by a crashed run can carry a CreateDate a little before the
 # intent's timestamp when clocks differ; IAM keys list with second precision.
 CLOCK_SKEW = datetime.timedelta(minutes=5)

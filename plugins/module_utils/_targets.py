@@ -36,7 +36,8 @@ MAX_AGE_DAYS = 36500
 
 
 def policy_from(params: t.Mapping[str, t.Any], **overrides: t.Any) -> Policy:
-    values = {name: params.get(name) for name in ROTATION_SPEC if params.get(name) is not None}
+    values: t.Dict[str, t.Any] = {name: spec.get("default") for name, spec in ROTATION_SPEC.items()}  # the defaults live in the spec
+    values.update({name: params.get(name) for name in ROTATION_SPEC if params.get(name) is not None})
     values.update(overrides)
     age = values.get("max_age_days", 90)
     if isinstance(age, int) and not isinstance(age, bool) and age < 0:
@@ -47,14 +48,14 @@ def policy_from(params: t.Mapping[str, t.Any], **overrides: t.Any) -> Policy:
     if not 0 <= values.get("verify_timeout", 60) <= 3600:
         raise ValidationError(f"verify_timeout must be between 0 and 3600 seconds, got {values.get('verify_timeout')}")
     return Policy(
-        max_age_days=int(values.get("max_age_days", 90)),
-        force=bool(values.get("force", False)),
-        retire=str(values.get("retire", "delete")),
-        unmanaged_keys=str(values.get("unmanaged_keys", "fail")),
+        max_age_days=int(values["max_age_days"]),
+        force=bool(values["force"]),
+        retire=str(values["retire"]),
+        unmanaged_keys=str(values["unmanaged_keys"]),
         self_rotate=bool(values.get("self_rotate", False)),
-        verify_successes=int(values.get("verify_successes", 2)),
-        verify_timeout=float(values.get("verify_timeout", 60)),
-        confirm_retired=bool(values.get("confirm_retired", False)),
+        verify_successes=int(values["verify_successes"]),
+        verify_timeout=float(values["verify_timeout"]),
+        confirm_retired=bool(values["confirm_retired"]),
         due_when=str(values.get("due_when", "age")),
         retire_after=int(values.get("retire_after", 0)),
         retire_when_idle=int(values.get("retire_when_idle", 0)),

@@ -16,6 +16,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_account_id
@@ -54,7 +55,7 @@ class TaskEnv:
 
     def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True,
                  store_must_exist: bool = False) -> None:
-        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else 10)
+        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else TASK_SPEC["concurrency"]["default"])
         if not 1 <= concurrency <= 64:
             raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
         self.concurrency = concurrency
@@ -86,7 +87,7 @@ class TaskEnv:
         except OSError as exc:
             raise ValidationError(str(exc))
         lock_timeout = params.get("lock_timeout")
-        self.lock_timeout = float(300 if lock_timeout is None else lock_timeout)
+        self.lock_timeout = float(TASK_SPEC["lock_timeout"]["default"] if lock_timeout is None else lock_timeout)
         if self.lock_timeout < 0:
             raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
 
@@ -159,3 +160,10 @@ def failure_message(results: t.Sequence[t.Mapping[str, t.Any]], what: str = "use
     details = "; ".join(f"{r.get('user_name') or r.get('store_name')}: {r.get('reason')}" for r in failed[:10])
     more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
     return f"{len(failed)} of {len(results)} {what} failed: {details}{more}"
+
+
+def rotation_env(task: TaskEnv, check_mode: bool) -> Env:
+    """What every rotation of one task shares (the rotation protocol's environment)."""
+    return Env(conn=task.conn, store=task.require_store(), account_id=task.account_id, partition=task.partition,
+               run_id=task.run_id, check_mode=check_mode, audit=task.audit, lock_timeout=task.lock_timeout,
+               sleep=task.sleep, caller_arn=task.identity.get("arn"))

@@ -196,13 +196,13 @@ class Aws:
 
     # -- STS ---------------------------------------------------------------
     def identity(self, user: str, account: str = ACCOUNT, partition: str = PARTITION, times: int = 1) -> "Aws":
-        for _ in range(times):
+        for _attempt in range(times):
             self.sts_stub.add_response("get_caller_identity", {
                 "UserId": "AIDA" + user.upper(), "Account": account, "Arn": f"arn:{partition}:iam::{account}:user/{user}"})
         return self
 
     def refused(self, code: str = "InvalidClientTokenId", times: int = 1) -> "Aws":
-        for _ in range(times):
+        for _attempt in range(times):
             self.sts_stub.add_client_error("get_caller_identity", code, "refused", 403)
         return self
 

@@ -47,7 +47,7 @@ def test_one_error_tree_with_the_old_import_paths():
 ])
 def test_translate_aws_error(exc, cls, text):
     error = translate_aws_error(exc, "rotating")
-    assert type(error) is cls and error.msg.startswith(text)
+    assert error.__class__ is cls and error.msg.startswith(text)
 
 
 HINTS = {"ResourceNotFoundException": "the secret does not exist"}

@@ -103,7 +103,7 @@ def test_create_retries_only_throttling(aws):
 
 
 def test_create_throttled_every_time_reports_the_throttling(aws):
-    for _ in range(3):
+    for _attempt in range(3):
         aws.create_error(USER, "Throttling", 400)
     with pytest.raises(AwsCallError) as caught:
         create_key(aws.iam, USER, attempts=3, sleep=lambda s: None)

@@ -328,7 +328,7 @@ def test_self_rotate_acts_with_the_stored_key_and_retires_with_the_new_one(make,
     result = make(self_rotate=True).run()
     aws.done()
     assert result["action"] == "rotated"
-    iam_identities = [who for service, who, _ in aws.asked if service == "iam"]
+    iam_identities = [who for service, who, _retries in aws.asked if service == "iam"]
     assert iam_identities[0] == K1 and iam_identities[-1] == K2  # list with the old key, delete it with the new one
 
 
@@ -495,7 +495,7 @@ def test_pending_of_this_run_is_not_recovered(make, aws, store):
 def test_finish_retire_branches(make, aws, store, audit_path, previous, listed, retire, call):
     store.seed(NAME, current=cred(K1), previous=cred(previous) if previous else None)
     keys = [(kid, status, days_ago(50)) for kid, status in listed]
-    if not any(kid == K1 for kid, _ in listed):
+    if not any(kid == K1 for kid, _status in listed):
         keys.append((K1, "Active", days_ago(5)))
     aws.list_keys(USER, *keys)
     if call:
