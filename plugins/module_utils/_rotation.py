@@ -434,7 +434,10 @@ class UserRotation:
         parts = [f"key {key_id} had been {'deleted' if how == 'delete' else 'set Inactive'} to make room"
                  for key_id, how in removals]
         old = self.result.get("old_key_id")
-        parts.append(f"the stored key {old} was kept" if old else "there was no stored key")
+        if not old:
+            parts.append("there was no stored key")
+        elif old not in {key_id for key_id, _ in removals}:  # an Inactive stored key removed to make room is not kept
+            parts.append(f"the stored key {old} was kept")
         if later:
             parts.append("the unmanaged key " + ", ".join(key_id for key_id, _ in later) + " was left untouched")
         return "; ".join(parts)

@@ -252,7 +252,7 @@ def test_recovery_never_rotates_the_inactive_member_twice(swap, aws, store, audi
     aws.done()
     assert result["step"] == "rotated_inactive"
     assert result["results"][0]["action"] == "skipped"
-    assert result["results"][0]["plan"] == [f"finish retiring the previous key {B1} (delete)"]
+    assert result["results"][0]["plan"] == [f"retire the previous key {B1} (delete)"]
     assert store.read(PAIR).current["rotation_pending"] is False
     assert events(audit_path) == ["access_key_retired", "dual_pair_inactive_rotated"]
 

@@ -19,9 +19,13 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
     Env,
     Policy,
     Target,
+    Postponed,
+    Retirement,
     UserFailed,
     UserRotation,
+    judge_retirement,
 )
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import IamKey
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, lease_owner
 from protocol_fakes import ACCOUNT, NOW, PARTITION, FakeConnection, days_ago, dead_pid, key_id, read_audit
@@ -153,37 +157,65 @@ def test_due_when_invalid_and_refused_reconciles(make, aws, store):
 A, I = "Active", "Inactive"
 
 
-@pytest.mark.parametrize("current, previous, listed, mode, actions", [
+PREV = "the store's previous key"
+ROOM = "to make room under the 2-key limit"
+
+
+@pytest.mark.parametrize("current, previous, listed, mode, before, later, planned", [
     # one key: nothing to remove
-    (K1, None, [(K1, A)], "fail", []),
+    (K1, None, [(K1, A)], "fail", [], [], []),
     # the store's previous key goes first, whatever its status
-    (K1, K0, [(K0, A), (K1, A)], "fail", [(K0, "delete")]),
-    (K1, K0, [(K1, A), (K0, I)], "fail", [(K0, "delete")]),
+    (K1, K0, [(K0, A), (K1, A)], "fail", [(K0, "delete")], [], [f"delete key {K0} ({PREV}) {ROOM}"]),
+    (K1, K0, [(K1, A), (K0, I)], "fail", [(K0, "delete")], [], [f"delete key {K0} ({PREV}) {ROOM}"]),
     # an Inactive key that is not current beats an Inactive current key
-    (K1, None, [(K1, I), (K3, I)], "fail", [(K3, "delete")]),
-    (K1, None, [(K1, A), (K3, I)], "fail", [(K3, "delete")]),
-    # an Inactive current key is ours to remove when it is the only candidate
-    (K1, None, [(K1, I), (K2, A)], "delete", [(K2, "delete")]),
-    (None, None, [(K2, I), (K3, I)], "fail", [(K2, "delete")]),
-    # unmanaged Active keys: delete frees the slot
-    (K1, None, [(K1, A), (K2, A)], "delete", [(K2, "delete")]),
-    (None, None, [(K2, A), (K3, A)], "delete", [(K2, "delete"), (K3, "delete")]),
-    # deactivate keeps an unknown key in its slot; an Inactive one still makes room
-    (K1, None, [(K3, I), (K2, A)], "deactivate", [(K2, "deactivate"), (K3, "delete")]),
+    (K1, None, [(K1, I), (K3, I)], "fail", [(K3, "delete")], [], [f"delete key {K3} (Inactive) {ROOM}"]),
+    (K1, None, [(K1, A), (K3, I)], "fail", [(K3, "delete")], [], [f"delete key {K3} (Inactive) {ROOM}"]),
+    # an Inactive current key is ours to remove when it is the only candidate; the unmanaged Active key is
+    # retired only after the new key verifies (issue 11: it may be the key an application uses)
+    (K1, None, [(K1, I), (K2, A)], "delete", [(K1, "delete")], [(K2, "delete")], [f"delete key {K1} (Inactive) {ROOM}"]),
+    (None, None, [(K2, I), (K3, I)], "fail", [(K2, "delete")], [], [f"delete key {K2} (Inactive) {ROOM}"]),
+    # unmanaged Active keys: with no other way under the limit, delete frees the slot before the create (the oldest: listed
+    # keys are made older the later they are listed)
+    (K1, None, [(K1, A), (K2, A)], "delete", [(K2, "delete")], [],
+     [f"delete the unmanaged Active key {K2} before creating the new key (no other way under the 2-key limit)"]),
+    (None, None, [(K2, A), (K3, A)], "delete", [(K3, "delete")], [(K2, "delete")],
+     [f"delete the unmanaged Active key {K3} before creating the new key (no other way under the 2-key limit)"]),
+    # deactivate keeps an unknown key in its slot until the new key verifies; an Inactive one makes room
+    (K1, None, [(K3, I), (K2, A)], "deactivate", [(K3, "delete")], [(K2, "deactivate")], [f"delete key {K3} (Inactive) {ROOM}"]),
+    # with room, an unmanaged Active key is never touched before the new key verifies
+    (None, None, [(K2, A)], "delete", [], [(K2, "delete")], []),
 ])
-def test_make_room_ranking(make, current, previous, listed, mode, actions):
+def test_make_room_ranking(make, current, previous, listed, mode, before, later, planned):
     rotation = make(unmanaged_keys=mode)
     staged = StagedRecord(cred(current) if current else None, None, cred(previous) if previous else None)
-    keys = [IamKey(kid, status, days_ago(30)) for kid, status in listed]
-    assert rotation._make_room(staged, keys) == actions
-    assert len(rotation.plan) == len(actions)
+    keys = [IamKey(kid, status, days_ago(30 + n)) for n, (kid, status) in enumerate(listed)]
+    assert rotation._make_room(staged, keys) == (before, later)
+    assert rotation.plan == planned
+
+
+def test_make_room_passes_over_a_previous_key_in_its_grace_period(make):
+    """A previous key still within retire_after (or in use) is never removed to make room: an Inactive key is
+    taken instead, and with none the due rotation is postponed (the user's result says why)."""
+    rotation = make()
+    rotation.retirement = Retirement(K0, "waiting", f"the old key {K0} stays Active until later")
+    staged = StagedRecord(cred(K1), None, cred(K0))
+    assert rotation._make_room(staged, [IamKey(K0, A, days_ago(1)), IamKey(K3, I, days_ago(30))]) == ([(K3, "delete")], [])
+    rotation = make()
+    rotation.retirement = Retirement(K0, "in_use", f"the old key {K0} is still in use")
+    rotation.result["reason"] = "forced"
+    with pytest.raises(Postponed) as caught:
+        rotation._make_room(staged, [IamKey(K0, A, days_ago(1)), IamKey(K1, A, days_ago(30))])
+    assert caught.value.msg == (f"rotation due (forced) but postponed: the old key {K0} is still in use, and it fills "
+                                "the second key slot; a run after its retirement rotates")
+    assert rotation.result["retirement"]["state"] == "in_use" and rotation.plan == []
 
 
 @pytest.mark.parametrize("listed, mode, message", [
     ([(K1, A), (K2, A)], "fail", f"{USER} has an Active access key {K2} that the store ({NAME}) does not know; "
                                  "it is never deleted silently"),
-    ([(K1, A), (K2, A)], "deactivate", f"{USER} already has 2 access keys and none is provably ours to remove "
-                                       f"(neither the store's previous key nor Inactive); keys: {K1} (Active), {K2} (Active)"),
+    ([(K1, A), (K2, A)], "deactivate", f"{USER} already has 2 access keys ({K1} (Active), {K2} (Active)) and "
+                                       "unmanaged_keys: deactivate cannot make room: an Inactive key still counts "
+                                       "toward the limit; nothing was changed"),
 ])
 def test_make_room_refuses_what_is_not_provably_ours(make, listed, mode, message):
     rotation = make(unmanaged_keys=mode)
@@ -220,19 +252,28 @@ def test_make_room_deletes_then_records_the_keys_it_knows(make, aws, store):
 
 
 def test_unmanaged_key_deactivated_then_rotation(make, aws, store):
+    """The stored key is gone from IAM; the user has an unknown Active key and an Inactive one. The Inactive key
+    makes room, the new key is created and verified, and only then is the unknown key set Inactive. Check mode
+    plans exactly what the real run does."""
     store.seed(NAME, current=cred(K1))
-    aws.list_keys(USER, (K1, "Active", days_ago(100)))
-    result = make(check_mode=True).run()
-    assert result["action"] == "rotated"
-    aws.list_keys(USER, (K3, "Inactive", days_ago(100)), (K1, "Active", days_ago(100)), (K2, "Active", days_ago(1)))
-    aws.set_status(USER, K2, "Inactive").delete(USER, K3)
-    aws.list_keys(USER, (K1, "Active", days_ago(100)), (K2, "Inactive", days_ago(1)))
-    aws.create(USER, K0, "s").identity(USER, times=2).delete(USER, K1)
+    listed = [(K3, "Inactive", days_ago(100)), (K2, "Active", days_ago(1))]
+    aws.list_keys(USER, *listed)
+    planned = make(check_mode=True, unmanaged_keys="deactivate").run()
+    aws.done()
+    aws.list_keys(USER, *listed).delete(USER, K3).list_keys(USER, (K2, "Active", days_ago(1)))
+    aws.create(USER, K0, "s").identity(USER, times=2).set_status(USER, K2, "Inactive")
     result = make(unmanaged_keys="deactivate").run()
     aws.done()
-    assert result["action"] == "rotated" and result["new_key_id"] == K0
-    assert result["plan"][:2] == [f"deactivate the unmanaged Active key {K2}",
-                                  f"delete key {K3} (Inactive) to make room under the 2-key limit"]
+    assert result["action"] == "rotated" and result["new_key_id"] == K0 and result["old_key_id"] is None
+    assert result["reason"] == f"the stored key {K1} no longer exists in IAM"
+    assert result["plan"] == planned["plan"] == [
+        f"delete key {K3} (Inactive) to make room under the 2-key limit",
+        "create a new access key, store it as pending, verify it with STS",
+        "promote the new key to current in the store",
+        f"deactivate the unmanaged Active key {K2} (after the new key is verified)"]
+    assert result["removed_key_ids"] == [K3]
+    assert result["unmanaged_retired"] == [{"key_id": K2, "action": "deactivate"}]
+    assert stages(store) == (K0, None, K1)
 
 
 # -- failures during the change -------------------------------------------------------
@@ -245,7 +286,7 @@ def test_unanswered_create_removes_the_unseen_key_and_the_intent(make, aws, stor
     aws.done()
     assert result["action"] == "failed"
     assert result["reason"] == (f"no clear answer to CreateAccessKey for {USER} (InternalFailure); any key it created "
-                                "was removed and the old key is untouched")
+                                f"was removed; the stored key {K1} was kept")
     assert result["recovered_orphans"] == [K2]
     assert store.read(NAME) == StagedRecord(cred(K1), None, None)
     assert events(audit_path) == ["access_key_rotation_failed"]
@@ -268,7 +309,8 @@ def test_store_failure_after_create_deletes_the_new_key(make, aws, store):
     result = make().run()
     aws.done()
     assert result["action"] == "failed"
-    assert result["reason"].startswith("could not store the new key (it was deleted again; the old key is untouched)")
+    assert result["reason"].startswith(f"could not store the new key (it was deleted again; the stored key {K1} was kept): "
+                                    f"injected write_pending failure on {NAME}")
     assert store.read(NAME) == StagedRecord(cred(K1), None, None)
 
 
@@ -298,7 +340,7 @@ def test_new_key_that_does_not_verify_is_deleted(make, aws, store, audit_path, s
     aws.done()
     assert result["action"] == "failed" and result["new_key_id"] is None
     assert result["reason"].startswith("the new key did not verify (") and reason in result["reason"]
-    assert result["reason"].endswith("it was deleted and the old key kept")
+    assert result["reason"].endswith(f"it was deleted; the stored key {K1} was kept")
     assert store.read(NAME) == StagedRecord(cred(K1), None, None)
 
 
@@ -357,7 +399,7 @@ def test_recover_finishes_a_promotion_and_retires_the_previous_key(make, aws, st
     result = make().run()
     aws.done()
     assert result["plan"] == [f"finish promoting key {K2} (an interrupted run promoted it)",
-                              f"finish retiring the previous key {K1} (delete)"]
+                              f"retire the previous key {K1} (delete)"]
     assert result["action"] == "skipped" and result["changed"] is True
     assert store.ops("promote") == [("promote", NAME)]
     assert stages(store) == (K2, None, K1)
@@ -371,7 +413,7 @@ def test_recover_finish_promotion_in_check_mode_changes_nothing(make, aws, store
     result = make(check_mode=True).run()
     aws.done()
     assert result["plan"] == [f"finish promoting key {K2} (an interrupted run promoted it)",
-                              f"finish retiring the previous key {K1} (delete)"]
+                              f"retire the previous key {K1} (delete)"]
     assert result["changed"] is True and store.ops("promote", "write_pending", "lease") == []
     assert events(audit_path) == []
 
@@ -506,7 +548,8 @@ def test_finish_retire_branches(make, aws, store, audit_path, previous, listed, 
     assert result["changed"] is bool(call)
     assert events(audit_path) == (["access_key_retired"] if call else [])
     if call:
-        assert result["plan"] == [f"finish retiring the previous key {K0} ({'delete' if retire == 'delete' else 'deactivate'})"]
+        assert result["plan"] == [f"retire the previous key {K0} ({'delete' if retire == 'delete' else 'deactivate'})"]
+        assert result["retired_key_id"] == K0 and result["retirement"]["state"] == "retired"
         assert read_audit(audit_path)[0]["retired_key_id"] == K0
 
 
@@ -515,7 +558,30 @@ def test_finish_retire_in_check_mode_only_plans(make, aws, store):
     aws.list_keys(USER, (K0, "Active", days_ago(50)), (K1, "Active", days_ago(5)))
     result = make(check_mode=True).run()
     aws.done()
-    assert result["changed"] is True and result["plan"] == [f"finish retiring the previous key {K0} (delete)"]
+    assert result["changed"] is True and result["plan"] == [f"retire the previous key {K0} (delete)"]
+    assert result["retirement"]["state"] == "ready" and "retired_key_id" not in result
+
+
+def test_a_previous_key_in_its_grace_period_is_only_reported_in_check_mode(make, aws, store, audit_path):
+    """Check mode shows a pending retirement exactly as a real run would, and writes no audit event."""
+    cut_over = NOW - datetime.timedelta(minutes=10)
+    store.seed(NAME, current=cred(K1, retiring={"access_key_id": K0, "cut_over": isoformat(cut_over),
+                                                "keyturn_last_used": None}), previous=cred(K0))
+    aws.list_keys(USER, (K0, "Active", days_ago(50)), (K1, "Active", days_ago(0)))
+    result = make(check_mode=True, retire_after=3600).run()
+    aws.done()
+    until = isoformat(cut_over + datetime.timedelta(seconds=3600))
+    reason = f"the old key {K0} stays Active until {until} (retire_after 3600s after the cut-over at {isoformat(cut_over)})"
+    assert result["plan"] == [f"keep the previous key {K0} Active: {reason}"]
+    assert result["changed"] is False and result["action"] == "skipped"
+    assert result["retirement"] == {"key_id": K0, "state": "waiting", "reason": reason, "cut_over": isoformat(cut_over),
+                                    "retire_at": until, "last_used": None}
+    assert events(audit_path) == [] and store.ops("lease", "write_pending", "promote") == []
+
+
+def test_judging_retire_when_idle_without_the_last_use_is_a_programming_error():
+    with pytest.raises(KeyturnError, match=f"the last use of {K0} is needed to judge retire_when_idle"):
+        judge_retirement(K0, Policy(retire_when_idle=60), NOW, None, None, None)
 
 
 # -- leases ------------------------------------------------------------------------
@@ -579,15 +645,34 @@ def test_first_key_of_a_user_without_any_needs_no_retire(make, aws, store, audit
 def test_an_inactive_current_key_removed_to_make_room_is_not_retired_again(make, aws, store):
     store.seed(NAME, current=cred(K1))
     aws.list_keys(USER, (K1, "Inactive", days_ago(10)), (K2, "Active", days_ago(3)))
-    aws.set_status(USER, K2, "Inactive").delete(USER, K1)
-    aws.list_keys(USER, (K2, "Inactive", days_ago(3))).create(USER, K3, "s").identity(USER, times=2)
+    aws.delete(USER, K1).list_keys(USER, (K2, "Active", days_ago(3)))
+    aws.create(USER, K3, "s").identity(USER, times=2).set_status(USER, K2, "Inactive")
     result = make(unmanaged_keys="deactivate").run()
     aws.done()
     assert (result["action"], result["old_key_id"], result["new_key_id"]) == ("rotated", K1, K3)
-    assert result["plan"] == [f"deactivate the unmanaged Active key {K2}",
-                              f"delete key {K1} (Inactive) to make room under the 2-key limit",
+    assert result["plan"] == [f"delete key {K1} (Inactive) to make room under the 2-key limit",
                               "create a new access key, store it as pending, verify it with STS",
-                              "promote the new key to current in the store"]
+                              "promote the new key to current in the store",
+                              f"deactivate the unmanaged Active key {K2} (after the new key is verified)"]
+    assert "retired_key_id" not in result and result["removed_key_ids"] == [K1]
+
+
+def test_a_failed_verification_says_exactly_what_was_removed_and_kept(make, aws, store, audit_path):
+    """Issue 11: the message matches what happened. The Inactive stored key was deleted to make room (it is not
+    "kept"), and the unknown Active key, retired only after a verified cut-over, is untouched."""
+    store.seed(NAME, current=cred(K1))
+    aws.list_keys(USER, (K1, "Inactive", days_ago(10)), (K2, "Active", days_ago(3)))
+    aws.delete(USER, K1).list_keys(USER, (K2, "Active", days_ago(3)))
+    aws.create(USER, K3, "s").refused().delete(USER, K3)
+    result = make(unmanaged_keys="deactivate", verify_timeout=0).run()
+    aws.done()
+    assert result["action"] == "failed" and result["new_key_id"] is None
+    assert result["reason"] == ("the new key did not verify (STS refused the key (InvalidClientTokenId) after 1 "
+                                f"attempt(s) within 0s); it was deleted; key {K1} had been deleted to make room; the "
+                                f"unmanaged key {K2} was left untouched")
+    assert "unmanaged_retired" not in result
+    assert store.read(NAME) == StagedRecord(cred(K1), None, None)
+    assert events(audit_path) == ["access_key_rotation_failed"]
 
 
 def test_a_failure_in_check_mode_writes_no_audit_event(make, aws, store, audit_path):
