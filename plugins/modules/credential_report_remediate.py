@@ -167,12 +167,12 @@ partition:
   type: str
 """
 
-from ansible_collections.keyturn.aws.plugins.module_utils._credential_report import REMEDIATE_ARGUMENT_SPEC, run_remediate
+from ansible_collections.keyturn.aws.plugins.module_utils._credential_report import REMEDIATE_ARGUMENT_SPEC as ARGUMENT_SPEC, run_remediate
 from ansible_collections.keyturn.aws.plugins.module_utils._module import run_module
 
 
 def main() -> None:
-    run_module(REMEDIATE_ARGUMENT_SPEC, run_remediate)
+    run_module(ARGUMENT_SPEC, run_remediate)
 
 
 if __name__ == "__main__":
