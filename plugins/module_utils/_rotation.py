@@ -505,8 +505,7 @@ class UserRotation:
         """Stamp the record about to become current: keyturn's own last use of the new key, and the old key's
         cut-over (kept so that later runs know when its grace period ends and which uses were keyturn's)."""
         now = self.env.clock()
-        new_id = str(record["access_key_id"])
-        record["keyturn_used"] = isoformat(later_of(self.own_use.get(new_id), parse_time(record.get("keyturn_used"))) or now)
+        record["keyturn_used"] = isoformat(now)  # keyturn has just verified the new key
         record.pop("retiring", None)
         if old:
             own = later_of(self.own_use.get(old), parse_time((old_record or {}).get("keyturn_used")))
