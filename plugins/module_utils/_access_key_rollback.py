@@ -154,6 +154,19 @@ class UserRollback:
         pending = t.cast(t.Dict[str, t.Any], staged.pending)
         pending_id = record_key_id(pending)
         current_id = record_key_id(staged.current)
+        rolled = pending.get("rolled_back_from")
+        if pending_id and pending_id == current_id and rolled:  # the interrupted run was promoting: finish it
+            self.result.update(action="rolled_back", changed=True, restored_key_id=pending_id, rolled_back_key_id=rolled,
+                               reason="finished an interrupted rollback")
+            self.plan.append(f"finish making {pending_id} current (an interrupted rollback was promoting it)")
+            retire_new = bool(rolled in keys and self._plan_new_key(str(rolled), keys))
+            if self.env.check_mode:
+                return
+            self.env.store.promote(self.name)
+            if retire_new:
+                self._retire_rolled_back(str(rolled), keys, planned=True)
+            self._audit("access_key_rolled_back")
+            return
         if pending.get("rolled_back_from") != current_id or not has_secret(pending) or keys.get(t.cast(str, pending_id)) != "Active":
             raise UserFailed(f"an interrupted rotation left a pending record for {self.name}; run "
                              "keyturn.aws.access_key_rotate first (it finishes or rolls it back); nothing was changed")

@@ -439,7 +439,7 @@ class UserRotation:
         elif old not in {key_id for key_id, _ in removals}:  # an Inactive stored key removed to make room is not kept
             parts.append(f"the stored key {old} was kept")
         if later:
-            parts.append("the unmanaged key " + ", ".join(key_id for key_id, _ in later) + " was left untouched")
+            parts.append("the unmanaged key " + ", ".join(key_id for key_id, how in later) + " was left untouched")
         return "; ".join(parts)
 
     def _execute(self, staged: StagedRecord, removals: t.List[t.Tuple[str, str]], later: t.List[t.Tuple[str, str]],
@@ -452,7 +452,7 @@ class UserRotation:
             else:
                 set_status(iam, user, key_id, "Inactive")
         if removals:
-            self.result["removed_key_ids"] = [key_id for key_id, _ in removals]
+            self.result["removed_key_ids"] = [key_id for key_id, how in removals]
         known = [k.access_key_id for k in list_keys(iam, user)] if removals else [k["access_key_id"] for k in self.before_keys]
         intent = {"kind": RECORD_KIND, "intent": True, "run_id": env.run_id, "started": isoformat(utcnow()),
                   "user_name": user, "account_id": env.account_id, "partition": env.partition, "known_key_ids": known}
@@ -498,8 +498,7 @@ class UserRotation:
         """Stamp the record about to become current: keyturn's own last use of the new key, and the old key's
         cut-over (kept so that later runs know when its grace period ends and which uses were keyturn's)."""
         now = self.env.clock()
-        new_id = str(record["access_key_id"])
-        record["keyturn_used"] = isoformat(later_of(self.own_use.get(new_id), parse_time(record.get("keyturn_used"))) or now)
+        record["keyturn_used"] = isoformat(now)  # keyturn has just verified the new key
         record.pop("retiring", None)
         if old:
             own = later_of(self.own_use.get(old), parse_time((old_record or {}).get("keyturn_used")))

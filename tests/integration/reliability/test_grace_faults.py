@@ -57,7 +57,7 @@ def rotated_with_grace(estate, user):
     IAM saw A last used two days ago (idle for retire_when_idle), so the next run retires A."""
     estate.user(user)
     records = []
-    for _ in range(2):
+    for _index in range(2):
         key = estate.iam.create_access_key(UserName=user)["AccessKey"]
         records.append({"kind": "iam_user_key", "access_key_id": key["AccessKeyId"],
                         "secret_access_key": key["SecretAccessKey"], "user_name": user,

@@ -74,11 +74,11 @@ def test_role_passes_grace_through_and_reports_pending_retirement(runner, awsmoc
     assert authenticates(awsmock.url, old["access_key_id"], old["secret_access_key"])
 
     # check mode of a later run with no grace left: a plan to retire, nothing changed
-    planned, _, _ = run_role(estate, 0, check=True)
+    planned = run_role(estate, 0, check=True)[0]
     assert "1 old key(s) to retire" in planned.stdout
     assert estate.keys("web") == {old["access_key_id"]: "Active", new["access_key_id"]: "Active"}
 
-    _, later, html = run_role(estate, 0)
+    later, html = run_role(estate, 0)[1:]
     user = web_user(later)
     assert user["action"] == "skipped" and user["retired_key_id"] == old["access_key_id"]
     assert later["summary"]["retired"] == 1 and "1 old key(s) retired" in later["headline"]

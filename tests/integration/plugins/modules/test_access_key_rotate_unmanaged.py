@@ -55,7 +55,7 @@ def test_no_room_delete_says_what_was_removed(runner, awsmock, account_id):
     estate.user("full")
     rotate(estate, ["full"])
     stored = estate.store.current(estate.name("full"))
-    outside, _ = outside_key(estate, "full")
+    outside = outside_key(estate, "full")[0]
     awsmock.configure(propagation_delay=60)
     try:
         slow = rotate(estate, ["full"], unmanaged="delete", force=True, verify_timeout=3)
@@ -74,7 +74,7 @@ def test_no_room_deactivate_plan_and_outcome_agree(runner, awsmock, account_id):
     estate.user("crowded")
     rotate(estate, ["crowded"])
     stored = estate.store.current(estate.name("crowded"))
-    outside, _ = outside_key(estate, "crowded")
+    outside = outside_key(estate, "crowded")[0]
     plan = rotate(estate, ["crowded"], unmanaged="deactivate", force=True, check=True)
     real = rotate(estate, ["crowded"], unmanaged="deactivate", force=True)
     planned, done = by_user(plan)["crowded"], by_user(real)["crowded"]

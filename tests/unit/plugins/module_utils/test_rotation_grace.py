@@ -313,7 +313,7 @@ def test_rollback_that_does_not_verify_changes_nothing(world: World) -> None:
 
 def test_unmanaged_deactivate_without_room_plans_what_it_does(world: World) -> None:
     onboard(world)
-    outside, _ = world.aws.add_key("alice")
+    world.aws.add_key("alice")  # an Active key the store does not know
     before = dict(world.aws.of("alice"))
     plan = world.rotate(force=True, unmanaged_keys="deactivate", check_mode=True)
     real = world.rotate(force=True, unmanaged_keys="deactivate")
