@@ -10,7 +10,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
-from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, UserRotation
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
     USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)

@@ -436,7 +436,7 @@ class UserRotation:
         old = self.result.get("old_key_id")
         if not old:
             parts.append("there was no stored key")
-        elif old not in {key_id for key_id, _ in removals}:  # an Inactive stored key removed to make room is not kept
+        elif old not in {removal[0] for removal in removals}:  # an Inactive stored key removed to make room is not kept
             parts.append(f"the stored key {old} was kept")
         if later:
             parts.append("the unmanaged key " + ", ".join(key_id for key_id, how in later) + " was left untouched")

@@ -310,7 +310,7 @@ def test_store_failure_after_create_deletes_the_new_key(make, aws, store):
     aws.done()
     assert result["action"] == "failed"
     assert result["reason"].startswith(f"could not store the new key (it was deleted again; the stored key {K1} was kept): "
-                                    f"injected write_pending failure on {NAME}")
+                                       f"injected write_pending failure on {NAME}")
     assert store.read(NAME) == StagedRecord(cred(K1), None, None)
 
 
