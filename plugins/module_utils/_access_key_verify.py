@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat
+from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat, utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import AwsAccessDenied, KeyturnError
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import list_keys, parse_time, verify_key
@@ -73,6 +73,8 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
         if created is not None:
             from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
             out["key_age_days"] = round((utcnow() - created).total_seconds() / 86400.0, 1)
+    # IAM records this STS call as the key's last use: say when, so reports can tell keyturn's use from others'.
+    out["verified_at"] = isoformat(utcnow())
     check = verify_key(task.conn, t.cast(str, current_id), str(t.cast(dict, current)["secret_access_key"]),
                        partition=task.partition, account_id=task.account_id, user=target.user_name,
                        successes=1, timeout=0)

@@ -105,6 +105,12 @@ users:
   type: list
   elements: dict
   contains:
+    verified_at:
+      description:
+        - When keyturn signed with the stored key to verify it (UTC). IAM records that call as the key's last use
+          (service C(sts)); reports show such a last use as keyturn's own verification, not as use by others.
+      type: str
+      returned: when the stored key was verified
     user_name:
       description: IAM user.
       type: str

@@ -47,7 +47,7 @@ _SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+
 # or a one-element list (list of that type).
 Schema = t.Dict[str, t.Any]
 
-LAST_USED_SCHEMA: Schema = {"date": "str", "service": "str", "region": "str"}
+LAST_USED_SCHEMA: Schema = {"date": "str", "service": "str", "region": "str", "by_keyturn": "bool"}
 KEY_SCHEMA: Schema = {
     "access_key_id": "str",
     "status": "str",
@@ -276,8 +276,33 @@ def _error_of(result: t.Optional[t.Mapping[str, t.Any]], step: str) -> t.Optiona
     return None
 
 
+# IAM's last use of a key within this long of keyturn's own STS verification with it is that verification.
+OWN_USE_WINDOW = datetime.timedelta(minutes=5)
+
+
+def _parse_when(value: t.Any) -> t.Optional[datetime.datetime]:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _own_use(last_used: t.Any, own_times: t.Sequence[datetime.datetime]) -> t.Any:
+    """``last_used`` marked ``by_keyturn`` when it is one of keyturn's own verifications of the key (STS, at the time
+    keyturn recorded): IAM keeps only the latest use, so the key was not used by anyone else since."""
+    if not isinstance(last_used, t.Mapping) or last_used.get("by_keyturn") is not None:
+        return last_used
+    when = _parse_when(last_used.get("date"))
+    if when is None or str(last_used.get("service") or "").lower() != "sts":
+        return last_used
+    return dict(last_used, by_keyturn=any(abs(when - own) <= OWN_USE_WINDOW for own in own_times))
+
+
 def _key_rows(keys: t.Any, info_keys: t.Mapping[str, t.Mapping[str, t.Any]], current: t.Optional[str],
-              max_age: int, due_soon: int) -> t.List[t.Dict[str, t.Any]]:
+              max_age: int, due_soon: int, own_times: t.Sequence[datetime.datetime] = ()) -> t.List[t.Dict[str, t.Any]]:
     rows: t.List[t.Dict[str, t.Any]] = []
     for key in keys if isinstance(keys, list) else []:
         if not isinstance(key, t.Mapping) or not key.get("access_key_id"):
@@ -295,6 +320,8 @@ def _key_rows(keys: t.Any, info_keys: t.Mapping[str, t.Mapping[str, t.Any]], cur
             "managed": extra.get("managed", key.get("managed")),
             "last_used": extra.get("last_used", key.get("last_used")),
         }
+        if row["current"] and own_times:
+            row["last_used"] = _own_use(row["last_used"], own_times)
         rows.append(row)
     rows.sort(key=lambda r: (not r["current"], r["status"] != "Active", -(r["age_days"] or 0.0)))
     return rows
@@ -326,7 +353,8 @@ def _build_user(name: str, target: t.Mapping[str, t.Any], results: t.Mapping[str
     info_keys = {str(k.get("access_key_id")): k for k in (info or {}).get("keys") or [] if isinstance(k, t.Mapping)}
     current = user.get("access_key_id")
     keys_source = (info or {}).get("keys") if info else (verified or {}).get("keys")
-    user["keys"] = _key_rows(keys_source, info_keys, current, user_max_age, due_soon)
+    own_times = [moment for moment in (_parse_when((step or {}).get("verified_at")) for step in (before, after)) if moment]
+    user["keys"] = _key_rows(keys_source, info_keys, current, user_max_age, due_soon, own_times)
     active = [k for k in user["keys"] if k["status"] == "Active" and k["age_days"] is not None]
     stored = next((k for k in user["keys"] if k["current"]), None)
     if stored is not None and stored["age_days"] is not None:
@@ -622,7 +650,9 @@ def _last_used_cell(last_used: t.Optional[t.Mapping[str, t.Any]]) -> str:
         stamp = stamp[:-4]
         details.insert(0, "UTC")
     where = " &middot; ".join(_e(v) for v in details)
-    return f'<span class="when">{_e(stamp)}</span>' + (f'<br><small class="muted">{where}</small>' if where else "")
+    own = ('<br><small class="muted own-use">keyturn\'s own verification; no use by others since</small>'
+           if last_used.get("by_keyturn") else "")
+    return f'<span class="when">{_e(stamp)}</span>' + (f'<br><small class="muted">{where}</small>' if where else "") + own
 
 
 ACTION_CLASSES = {"rotated": "good", "reconciled": "good", "imported": "good", "skipped": "neutral", "failed": "bad"}
@@ -855,6 +885,7 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
     if not data.get("targets"):
         out.append('<p class="muted">No targets.</p>')
     out.append("</main>")
-    out.append(f'<footer>{_e(FORMAT)} &middot; key ids only, never secrets &middot; ages at the time of the run'
+    out.append(f'<footer>{_e(FORMAT)} &middot; key ids only, never secrets &middot; ages at the time of the run &middot; '
+               "IAM's last-used data can lag by up to about four hours, and IAM keeps only a key's latest use"
                "</footer></body></html>")
     return "\n".join(out) + "\n"

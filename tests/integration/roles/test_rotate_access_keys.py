@@ -80,6 +80,10 @@ def test_rotate_across_partitions_idempotent_and_check_mode(runner, awsmock, acc
     assert {name: tg["account_alias"] for name, tg in targets.items()} == {
         "main": "acme-main", "member": None, "china": "acme-china", "govcloud": None}
     assert '<span class="pill">acme-china</span>' in report_texts(fleet, "rotation")[1]
+    # Each new key's last use is keyturn's own verification (IAM keeps only the latest use): told apart.
+    for user in users_of(report).values():
+        (current,) = [key for key in user["keys"] if key["current"]]
+        assert current["last_used"]["service"].lower() == "sts" and current["last_used"]["by_keyturn"] is True, user
     users = users_of(report)
     assert set(users) == {"main/ci-deployer", "main/backup-agent", "member/etl-loader", "china/cn-app",
                           "govcloud/gov-app"}

@@ -334,3 +334,32 @@ def test_estate_refuses_mixed_kinds_and_nothing() -> None:
         _report.merge_reports([])
     with pytest.raises(AnsibleFilterError, match="keyturn.aws estate report: expected a list of reports"):
         FilterModule().filters()["estate_report"]("text")
+
+
+def test_last_use_by_keyturns_own_verification_is_told_apart():
+    """IAM keeps only a key's latest use: when that is keyturn's own STS verification (the verify step says when it
+    signed), the report says so instead of presenting it as use by an application."""
+    target = {"name": "t", "account_id": "111111111111", "region": "us-east-1", "users": ["app", "busy"]}
+    verified = [{"user_name": name, "status": "valid", "valid": True, "access_key_id": key,
+                 "verified_at": "2026-05-01T11:59:58Z"} for name, key in (("app", "AKIAAPP0000000000001"),
+                                                                         ("busy", "AKIABUSY000000000001"))]
+    info = [{"user_name": "app", "keys": [{"access_key_id": "AKIAAPP0000000000001", "status": "Active", "age_days": 3,
+                                           "last_used": {"date": "2026-05-01T12:00:00Z", "service": "sts",
+                                                         "region": "us-east-1"}}]},
+            {"user_name": "busy", "keys": [{"access_key_id": "AKIABUSY000000000001", "status": "Active", "age_days": 3,
+                                            "last_used": {"date": "2026-05-01T12:00:00Z", "service": "s3",
+                                                          "region": "us-east-1"}}]}]
+    data = _report.build_report({"verify_after": {"results": [item(target, users=verified)]},
+                                 "info": {"results": [item(target, users=info)]}}, kind="verification",
+                                generated_at=NOW)
+    users = {u["user_name"]: u for u in data["targets"][0]["users"]}
+    assert users["app"]["keys"][0]["last_used"]["by_keyturn"] is True
+    assert users["busy"]["keys"][0]["last_used"].get("by_keyturn") is None  # used by an application (S3)
+    page = _report.render_html(data)
+    assert page.count("keyturn's own verification; no use by others since") == 1
+    assert "last-used data can lag" in page
+    late = dict(verified[0], verified_at="2026-04-30T09:00:00Z")  # verified long before: IAM's use is someone else's
+    data = _report.build_report({"verify_after": {"results": [item(target, users=[late])]},
+                                 "info": {"results": [item(target, users=info[:1])]}}, kind="verification",
+                                generated_at=NOW)
+    assert data["targets"][0]["users"][0]["keys"][0]["last_used"]["by_keyturn"] is False
