@@ -71,7 +71,6 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
     if out["key_age_days"] is None:
         created = parse_time(t.cast(dict, current).get("created"))
         if created is not None:
-            from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
             out["key_age_days"] = round((utcnow() - created).total_seconds() / 86400.0, 1)
     # IAM records this STS call as the key's last use: say when, so reports can tell keyturn's use from others'.
     out["verified_at"] = isoformat(utcnow())
