@@ -54,10 +54,11 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
     rotations = [UserRotation(env, target) for target in targets]
     # The task's own IAM user goes last, alone: its rotation switches the task to the new key.
     others = [rotation for rotation in rotations if not rotation.is_caller]
-    done = {id(rotation): result for rotation, result in zip(others, task.map(lambda rotation: rotation.run(), others))}
-    for rotation in rotations:
-        if rotation.is_caller:
-            done[id(rotation)] = rotation.run()
+    with env.store.batched_releases():  # leases given back with the next store write, all by the end
+        done = {id(rotation): result for rotation, result in zip(others, task.map(lambda rotation: rotation.run(), others))}
+        for rotation in rotations:
+            if rotation.is_caller:
+                done[id(rotation)] = rotation.run()
     results = [done[id(rotation)] for rotation in rotations]
     for item in results:
         for warning in item.pop("warnings", []):

@@ -481,8 +481,7 @@ class UserRotation:
         old = self.result["old_key_id"]
         retiring = old if old and old not in {key_id for key_id, how in removals} else None
         self._cut_over(pending, retiring, staged.current)
-        store.write_pending(self.name, pending)
-        store.promote(self.name)
+        store.promote(self.name, pending)  # the verified record becomes current in one step
         self.result.update(action="rotated", changed=True)
         self._switch_task_key(pending)
         if retiring:
@@ -620,8 +619,7 @@ class UserRotation:
                 old = record_key_id(staged.current)
                 retiring = old if old and old != pending_id and any(k.access_key_id == old for k in keys) else None
                 self._cut_over(pending, retiring, staged.current)
-                env.store.write_pending(self.name, pending)
-                env.store.promote(self.name)
+                env.store.promote(self.name, pending)
                 self.result.update(action="rotated", changed=True, reason="resumed an interrupted rotation",
                                    new_key_id=pending_id, old_key_id=old)
                 self._switch_task_key(pending)

@@ -110,11 +110,13 @@ class MemoryStore(Store):
         if name in self.records:
             self.records[name]["pending"] = None
 
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         self._op("promote", name)
         entry = self.records.get(name)
         if not entry or entry["pending"] is None:
             raise StoreError("nothing pending to promote for %s" % name)
+        if record is not None:
+            entry["pending"] = normalize_record(record)
         if entry["current"] != entry["pending"]:
             entry["previous"] = entry["current"]
         entry["current"], entry["pending"] = entry["pending"], None
