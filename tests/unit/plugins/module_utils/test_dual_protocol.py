@@ -37,6 +37,7 @@ class FakeTask:
         self.audit = audit
         self.lock_timeout = lock_timeout
         self.sleep = sleeper
+        self.identity = {"arn": f"arn:{PARTITION}:iam::{ACCOUNT}:user/keyturn-admin", "account": ACCOUNT}
 
     def require_store(self):
         return self.store
@@ -251,7 +252,7 @@ def test_recovery_never_rotates_the_inactive_member_twice(swap, aws, store, audi
     aws.done()
     assert result["step"] == "rotated_inactive"
     assert result["results"][0]["action"] == "skipped"
-    assert result["results"][0]["plan"] == [f"finish retiring the previous key {B1} (delete)"]
+    assert result["results"][0]["plan"] == [f"retire the previous key {B1} (delete)"]
     assert store.read(PAIR).current["rotation_pending"] is False
     assert events(audit_path) == ["access_key_retired", "dual_pair_inactive_rotated"]
 
