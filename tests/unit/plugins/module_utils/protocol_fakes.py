@@ -231,6 +231,9 @@ class FakeConnection:
         self.aws.asked.append((service, self.access_key, retries))  # type: ignore[attr-defined]
         return {"iam": self.aws.iam, "sts": self.aws.sts}[service]
 
+    def keyed_client(self, service: str, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> t.Any:
+        return self.with_credentials(access_key, secret_key, session_token).client(service)
+
     def with_credentials(self, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> "FakeConnection":
         return FakeConnection(self.aws, access_key, self.partition, self.region)
 
