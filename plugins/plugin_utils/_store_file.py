@@ -81,6 +81,9 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
 
 FORMAT = 1
 FILE_MODE = 0o600
+# While many users of one task share the store (batched_releases) and their changes do meet, the thread that
+# commits waits this long first, so that more changes share one encryption (one PBKDF2 key derivation).
+COMMIT_LINGER = 0.003
 NEEDS_SECRET = (
     "the file store %s needs the run's vault secret: run ansible-playbook with --vault-id "
     "or --vault-password-file, or attach a vault credential in AWX"
@@ -185,6 +188,7 @@ class FileStore(Store):
         # Lease releases that ride on the next commit instead of paying one (see batched_releases).
         self._batching = 0
         self._deferred: t.List[_Ticket] = []
+        self._peak_batch = 0  # the largest batch committed within the current batched_releases block
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -439,9 +443,12 @@ class FileStore(Store):
             self._queue.append(ticket)
         with self._commit_lock:
             if not ticket.done:
+                if self._batching and self._peak_batch > 1:
+                    time.sleep(COMMIT_LINGER)
                 with self._queue_lock:
                     batch, self._queue = self._deferred + self._queue, []
                     self._deferred = []
+                    self._peak_batch = max(self._peak_batch, len(batch))
                 self._commit(batch)
         if ticket.error is not None:
             raise ticket.error
@@ -485,6 +492,8 @@ class FileStore(Store):
         the leased work would (a dead owner's lease is taken over at once on this host, else it expires)."""
         with self._queue_lock:
             self._batching += 1
+            if self._batching == 1:
+                self._peak_batch = 0
         try:
             yield
         finally:
