@@ -21,6 +21,7 @@ import io
 import os
 import pstats
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -127,6 +128,7 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
         for prof in profiles[1:]:
             prof.disable()
         stats = mock.stats()
+    shutil.rmtree(work, ignore_errors=True)
 
     rotated = out.get("summary", {}).get("rotated")
     how = "not profiled" if args.no_profile else "profiled: cProfile adds overhead"
