@@ -636,9 +636,7 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
         target(f"peak memory growth {growth_label} <= {TARGET_MEMORY_GROWTH:g}x",
                results["ratios"]["peak_rss_growth"], TARGET_MEMORY_GROWTH, False, "x"),
     ]
-    for kind, row in stores.items():
-        results["targets"].append(target(f"<= {TARGET_CALLS_PER_USER * 2:g} AWS calls per rotated user with the {kind} store",
-                                         row.get("calls_per_user"), TARGET_CALLS_PER_USER * 2, False))
+
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return results
@@ -656,6 +654,9 @@ def report(results: t.Mapping[str, t.Any]) -> str:
             lines.append(f"naive: {row['note']}")
         if row.get("failure"):
             lines.append(f"FAILED USERS in {row['label']}: {row['users'] - row['rotated']} of {row['users']}: {row['failure'][:300]}")
+    for kind, row in results.get("stores", {}).items():
+        lines.append(f"{kind} store: {row['users']} users in {row['wall_s']:.2f} s, {row['calls_per_user']} AWS calls per user "
+                     f"(store calls included), {row['client_cpu_ms_per_user']} ms client CPU per user")
     lines.append(f"ratios: {json.dumps(ratios)}")
     lines.append("")
     lines.append("targets:")
