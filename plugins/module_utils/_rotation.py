@@ -435,7 +435,7 @@ class UserRotation:
         old = self.result.get("old_key_id")
         parts.append(f"the stored key {old} was kept" if old else "there was no stored key")
         if later:
-            parts.append("the unmanaged key " + ", ".join(key_id for key_id, _ in later) + " was left untouched")
+            parts.append("the unmanaged key " + ", ".join(key_id for key_id, _how in later) + " was left untouched")
         return "; ".join(parts)
 
     def _execute(self, staged: StagedRecord, removals: t.List[t.Tuple[str, str]], later: t.List[t.Tuple[str, str]],
@@ -448,7 +448,7 @@ class UserRotation:
             else:
                 set_status(iam, user, key_id, "Inactive")
         if removals:
-            self.result["removed_key_ids"] = [key_id for key_id, _ in removals]
+            self.result["removed_key_ids"] = [key_id for key_id, _how in removals]
         known = [k.access_key_id for k in list_keys(iam, user)] if removals else [k["access_key_id"] for k in self.before_keys]
         intent = {"kind": RECORD_KIND, "intent": True, "run_id": env.run_id, "started": isoformat(utcnow()),
                   "user_name": user, "account_id": env.account_id, "partition": env.partition, "known_key_ids": known}

@@ -251,13 +251,13 @@ class SsmStore(AwsStore):
 
     # -- leases ------------------------------------------------------------
 
-    def _acquire(self, name: str, lease_param: str, owner: str, ttl: int) -> None:
+    def _acquire(self, name: str, lease_id: str, owner: str, ttl: int) -> None:
         for _attempt in range(5):
             body = json.dumps({"owner": owner, "expires": _now() + ttl}, sort_keys=True)
-            _response, code = self._put(lease_param, body, secure=False, overwrite=False, handle=("ParameterAlreadyExists",))
+            _response, code = self._put(lease_id, body, secure=False, overwrite=False, handle=("ParameterAlreadyExists",))
             if not code:
                 return
-            held = self._get(lease_param, decrypt=False)
+            held = self._get(lease_id, decrypt=False)
             if held is None:
                 continue  # released in between: create it again
             seen_version, seen = held
@@ -266,16 +266,16 @@ class SsmStore(AwsStore):
             # Expired (or ours): overwrite it, then check that the version right after
             # the one we saw is ours -- the first writer after the expiry wins.
             body = json.dumps({"owner": owner, "expires": _now() + ttl}, sort_keys=True)
-            response, _code = self._put(lease_param, body, secure=False, overwrite=True)
+            response, _code = self._put(lease_id, body, secure=False, overwrite=True)
             written = int((response or {}).get("Version") or 0)
             if written == seen_version + 1:
                 return
-            first = self._get("%s:%d" % (lease_param, seen_version + 1), decrypt=False)
+            first = self._get("%s:%d" % (lease_id, seen_version + 1), decrypt=False)
             if first is not None and first[1].get("owner") == owner:
                 return
             if first is not None:
                 # We lost the race and overwrote the winner's lease: put it back.
-                self._put(lease_param, json.dumps(first[1], sort_keys=True), secure=False, overwrite=True)
+                self._put(lease_id, json.dumps(first[1], sort_keys=True), secure=False, overwrite=True)
                 raise locked_error(name, self.describe(), first[1])
             raise StoreLocked(
                 "the record %r in the %s was leased by another run at the same time; retry later" % (name, self.describe())
@@ -284,8 +284,8 @@ class SsmStore(AwsStore):
             "could not take the lease on %r in the %s: it changed hands repeatedly; retry later" % (name, self.describe())
         )
 
-    def _release(self, lease_param: str, owner: str) -> None:
-        held = self._get(lease_param, decrypt=False)
+    def _release(self, lease_id: str, owner: str) -> None:
+        held = self._get(lease_id, decrypt=False)
         if held is None or held[1].get("owner") != owner:
             return  # gone, or expired and taken over: not ours to drop
-        self._call("DeleteParameter", lease_param, handle=("ParameterNotFound",), Name=lease_param)
+        self._call("DeleteParameter", lease_id, handle=("ParameterNotFound",), Name=lease_id)
