@@ -446,9 +446,9 @@ class FileStore(Store):
                 if self._batching and self._peak_batch > 1:
                     time.sleep(COMMIT_LINGER)
                 with self._queue_lock:
+                    self._peak_batch = max(self._peak_batch, len(self._queue))  # changes that met (releases aside)
                     batch, self._queue = self._deferred + self._queue, []
                     self._deferred = []
-                    self._peak_batch = max(self._peak_batch, len(batch))
                 self._commit(batch)
         if ticket.error is not None:
             raise ticket.error

@@ -489,6 +489,20 @@ def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: li
         assert "acct/c" not in decrypt(path)["records"]
 
 
+def test_store_file_one_thread_never_waits_for_changes_to_batch(path: str, secrets: list,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit linger is only for changes that meet; a lazily released lease riding along is not one."""
+    waits = []
+    monkeypatch.setattr(_store_file.time, "sleep", waits.append)
+    store = FileStore(path, secrets)
+    with store.batched_releases():
+        for index in range(5):
+            with store.lease(f"acct/u{index}", "run-1", 300):
+                store.write_pending(f"acct/u{index}", RECORD)
+    assert waits == []
+    assert all(FileStore(path, secrets).read(f"acct/u{i}").pending == RECORD for i in range(5))
+
+
 def test_store_file_writes_one_record_per_line_and_reuses_unchanged_lines(path: str, secrets: list,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     store = FileStore(path, secrets)
