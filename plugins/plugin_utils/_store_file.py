@@ -82,8 +82,11 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
 FORMAT = 1
 FILE_MODE = 0o600
 # While many users of one task share the store (batched_releases) and their changes do meet, the thread that
-# commits waits this long first, so that more changes share one encryption (one PBKDF2 key derivation).
+# commits first waits as long as the last commit took (at least COMMIT_LINGER, at most MAX_LINGER), so that more
+# changes share one encryption (one PBKDF2 key derivation, one write of the whole file): the bigger the file,
+# the more changes each commit carries.
 COMMIT_LINGER = 0.003
+MAX_LINGER = 0.05
 NEEDS_SECRET = (
     "the file store %s needs the run's vault secret: run ansible-playbook with --vault-id "
     "or --vault-password-file, or attach a vault credential in AWX"
@@ -189,6 +192,7 @@ class FileStore(Store):
         self._batching = 0
         self._deferred: t.List[_Ticket] = []
         self._peak_batch = 0  # the largest batch committed within the current batched_releases block
+        self._last_commit = 0.0  # seconds the last commit took
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -444,7 +448,7 @@ class FileStore(Store):
         with self._commit_lock:
             if not ticket.done:
                 if self._batching and self._peak_batch > 1:
-                    time.sleep(COMMIT_LINGER)
+                    time.sleep(min(max(COMMIT_LINGER, self._last_commit), MAX_LINGER))
                 with self._queue_lock:
                     self._peak_batch = max(self._peak_batch, len(self._queue))  # changes that met (releases aside)
                     batch, self._queue = self._deferred + self._queue, []
@@ -454,6 +458,7 @@ class FileStore(Store):
             raise ticket.error
 
     def _commit(self, batch: t.List[_Ticket]) -> None:
+        started = time.monotonic()
         try:
             with self._locked():
                 records = self._load()
@@ -481,6 +486,7 @@ class FileStore(Store):
                 if ticket.error is None:
                     ticket.error = exc
         finally:
+            self._last_commit = time.monotonic() - started
             for ticket in batch:
                 ticket.done = True
 
