@@ -59,10 +59,15 @@ REGION = "us-east-1"
 VAULT_PASSWORD = "keyturn-benchmark-vault-password"
 AGE_DAYS = 120  # older than the default max_age_days (90): every key is due
 
-SCENARIOS = ("keyturn", "floor", "naive", "delay")
+SCENARIOS = ("keyturn", "floor", "naive", "delay", "stores")
+STORE_KINDS = ("secretsmanager", "ssm")
 TARGET_NAIVE_SPEEDUP = 50.0
 TARGET_CALLS_PER_USER = 8.0
 TARGET_DELAY_SPEEDUP = 10.0
+TARGET_TIME_OVER_FLOOR = 1.0  # keyturn's wall time / the floor's
+TARGET_CPU_OVER_FLOOR = 1.5  # keyturn's client CPU seconds per rotated user / the floor's
+TARGET_LINEAR = 1.2  # per-user wall time at the largest size / at --users
+TARGET_MEMORY_GROWTH = 1.5  # peak RSS at the largest size / at --users
 
 KEYTURN_PLAY = """\
 - name: keyturn.aws benchmark
@@ -76,9 +81,7 @@ KEYTURN_PLAY = """\
         access_key: "{{ bench_admin.access_key_id }}"
         secret_key: "{{ bench_admin.secret_access_key }}"
         users: "{{ bench_users }}"
-        store:
-          type: file
-          path: "{{ bench_store }}"
+        store: "{{ bench_store }}"
         concurrency: "{{ bench_concurrency | default(omit) }}"
       register: bench_rotation
       ignore_errors: true
@@ -323,12 +326,17 @@ class Bench:
         """Wall time of a one-task playbook: ansible-playbook's fixed cost."""
         return self.playbook(label, venv_bin, collections, self.empty_play, {}, timeout=300).wall
 
-    def keyturn_estate(self, label: str, count: int) -> t.Dict[str, t.Any]:
-        """``count`` users onboarded into a fresh file store by a first rotation."""
+    def keyturn_estate(self, label: str, count: int, store_kind: str = "file") -> t.Dict[str, t.Any]:
+        """``count`` users onboarded into a fresh store by a first rotation (file: a vault file in the work
+        directory; secretsmanager / ssm: a fresh prefix on the same server, reached with the admin key)."""
         account_id, admin, iam = self.account()
         names, _old = self.users(iam, count, with_keys=False)
+        if store_kind == "file":
+            store: t.Dict[str, t.Any] = {"type": "file", "path": self.path(f"{label}-store.vault.yml")}
+        else:
+            store = {"type": store_kind, "prefix": f"/bench/{label}/" if store_kind == "ssm" else f"bench/{label}/"}
         estate = {"label": label, "account_id": account_id, "admin": admin, "iam": iam, "users": names,
-                  "store": self.path(f"{label}-store.vault.yml"), "runs": 0}
+                  "store": store, "runs": 0}
         onboarding = self.keyturn_run(estate, label + "-onboard", measure_calls=False)
         estate["onboarding"] = onboarding
         return estate
@@ -361,7 +369,7 @@ class Bench:
             raise BenchError(f"{label}: nothing was rotated: {outcome.get('msg')}")
         self.check_rotated(estate["iam"], names, old, label, rotated)
         out = self.result(label, "keyturn", len(names), run, calls if measure_calls else None, server_cpu,
-                          rotated=rotated, concurrency=concurrency or 10)
+                          rotated=rotated, concurrency=concurrency or 10, store=estate["store"]["type"])
         if rotated != len(names):  # reported, not fatal: a failure under load is a result too
             out["failure"] = str(outcome.get("msg"))[:1000]
             print(f"WARNING: {label}: {len(names) - rotated} of {len(names)} users failed: {out['failure'][:300]}", flush=True)
@@ -375,6 +383,7 @@ class Bench:
             "label": label, "kind": kind, "users": users, "rotated": rotated, "wall_s": round(run.wall, 3),
             "per_user_ms": round(1000 * run.wall / users, 1), "peak_rss_mib": round(run.max_rss_kib / 1024, 1),
             "client_cpu_s": round(run.cpu, 2), "server_cpu_s": round(server_cpu, 2),
+            "client_cpu_ms_per_user": round(1000 * run.cpu / max(rotated, 1), 1),
         }
         if calls is not None:
             out["aws_calls"] = calls["total"]
@@ -461,15 +470,16 @@ def machine() -> t.Dict[str, t.Any]:
 
 
 def table(rows: t.Sequence[t.Dict[str, t.Any]]) -> str:
-    head = ("scenario", "users", "wall s", "per user ms", "calls/user", "peak RSS MiB", "CPU s client", "CPU s server")
+    head = ("scenario", "users", "wall s", "per user ms", "calls/user", "peak RSS MiB", "CPU s client", "CPU ms/user",
+            "CPU s server")
     lines = [head]
     for row in rows:
         lines.append((row["label"], str(row["users"]), f"{row['wall_s']:.2f}", f"{row['per_user_ms']:.1f}",
                       f"{row['calls_per_user']:.2f}" if "calls_per_user" in row else "-", f"{row['peak_rss_mib']:.1f}",
-                      f"{row['client_cpu_s']:.1f}", f"{row['server_cpu_s']:.1f}"))
+                      f"{row['client_cpu_s']:.2f}", f"{row.get('client_cpu_ms_per_user', 0):.1f}", f"{row['server_cpu_s']:.1f}"))
         if row.get("extrapolated"):
             lines.append((f"naive (extrapolated to {row['extrapolated_to']})", str(row["extrapolated_to"]),
-                          f"{row['wall_at_target_s']:.2f}", f"{row['per_user_ms']:.1f}", "", "", "", ""))
+                          f"{row['wall_at_target_s']:.2f}", f"{row['per_user_ms']:.1f}", "", "", "", "", ""))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = []
     for index, line in enumerate(lines):
@@ -484,9 +494,12 @@ def parse_args(argv: t.Optional[t.Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200, help="users rotated by keyturn and the floor (default 200)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 20 users, naive on 5, memory at 10, delay run on 5 users")
+                        help="smoke run: 20 users, naive on 5, memory at 40, delay run on 5 users, AWS stores on 20")
     parser.add_argument("--naive-users", type=int, default=20, help="users the naive playbook is measured on (default 20)")
-    parser.add_argument("--memory-users", default="50", help="extra keyturn sizes for time/memory growth, comma-separated")
+    parser.add_argument("--memory-users", default="1000",
+                        help="extra keyturn sizes for time/memory growth, comma-separated (default 1000)")
+    parser.add_argument("--store-users", type=int, default=200,
+                        help="users of the secretsmanager and ssm store runs (default 200)")
     parser.add_argument("--delay", type=float, default=5.0, help="simulated IAM propagation delay in seconds (default 5)")
     parser.add_argument("--delay-users", type=int, default=20, help="users of the propagation-delay runs (default 20)")
     parser.add_argument("--only", default=",".join(SCENARIOS),
@@ -499,14 +512,15 @@ def parse_args(argv: t.Optional[t.Sequence[str]]) -> argparse.Namespace:
     if args.quick:
         args.users = 20 if args.users == 200 else args.users
         args.naive_users = min(args.naive_users, 5)
-        args.memory_users = "10"
+        args.memory_users = "40"
         args.delay_users = min(args.delay_users, 5)
+        args.store_users = min(args.store_users, 20)
     args.naive_users = max(1, min(args.naive_users, args.users))
     args.only = {x.strip() for x in args.only.split(",") if x.strip()}
     if not args.only or args.only - set(SCENARIOS):
         parser.error(f"--only takes names from {','.join(SCENARIOS)}")
     args.memory_sizes = sorted({int(x) for x in str(args.memory_users).split(",") if x.strip() and int(x) != args.users})
-    if args.users < 1 or args.delay_users < 1 or any(size < 1 for size in args.memory_sizes):
+    if args.users < 1 or args.delay_users < 1 or args.store_users < 1 or any(size < 1 for size in args.memory_sizes):
         parser.error("user counts must be positive")
     return args
 
@@ -516,7 +530,8 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {"collections": args.collections, "users": args.users, "naive_users": args.naive_users, "memory_sizes": args.memory_sizes,
-                     "delay_s": args.delay, "delay_users": args.delay_users, "quick": args.quick,
+                     "delay_s": args.delay, "delay_users": args.delay_users, "store_users": args.store_users,
+                     "quick": args.quick,
                      "keyturn": "access_key_rotate defaults: concurrency 10, verify_successes 2, file store"},
         "versions": {
             "ansible-core": version_of(sys.executable, "import ansible.release as r; print(r.__version__)"),
@@ -536,6 +551,7 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
     floor: t.Dict[str, t.Any] = {}
     naive: t.Dict[str, t.Any] = {}
     delay: t.Dict[str, t.Any] = {}
+    stores: t.Dict[str, t.Dict[str, t.Any]] = {}
     with AwsMock(log_path=os.path.join(work, "awsmock.log")) as mock:
         bench = Bench(args, mock, work)
         step(f"awsmock on {mock.url}; work directory {work}")
@@ -578,10 +594,19 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
             fast["label"], serial["label"] = f"delay {args.delay:g}s, concurrency 10", f"delay {args.delay:g}s, concurrency 1"
             rows += [fast, serial]
             delay = {"speedup": ratio(serial["wall_s"], fast["wall_s"])}
+
+        if "stores" in args.only:
+            for kind in STORE_KINDS:
+                step(f"{kind} store: onboarding {args.store_users} users, then the measured rotation")
+                aws_estate = bench.keyturn_estate(kind, args.store_users, store_kind=kind)
+                row = bench.keyturn_run(aws_estate, kind)
+                row.update(label=f"keyturn, {kind} store", onboarding_wall_s=aws_estate["onboarding"]["wall_s"])
+                rows.append(row)
+                stores[kind] = row
         step("done")
 
     results["scenarios"] = rows
-    sizes = sorted((r for r in rows if r.get("growth")), key=lambda r: r["users"])
+    sizes = sorted((r for r in rows if r.get("growth") and r["users"] >= args.users), key=lambda r: r["users"])
     results["growth"] = [{"users": r["users"], "wall_s": r["wall_s"], "per_user_ms": r["per_user_ms"],
                           "peak_rss_mib": r["peak_rss_mib"]} for r in sizes]
     results["ratios"] = {
@@ -589,7 +614,12 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
         "keyturn_time_over_floor": ratio(main.get("wall_s"), floor.get("wall_s")),
         "delay_speedup_default_vs_concurrency_1": delay.get("speedup"),
         "peak_rss_growth": ratio(sizes[-1]["peak_rss_mib"], sizes[0]["peak_rss_mib"]) if len(sizes) > 1 else None,
+        "per_user_time_growth": ratio(sizes[-1]["per_user_ms"], sizes[0]["per_user_ms"]) if len(sizes) > 1 else None,
+        "client_cpu_per_user_over_floor": ratio(main.get("client_cpu_ms_per_user"), floor.get("client_cpu_ms_per_user")),
     }
+    results["stores"] = {kind: {"users": row["users"], "wall_s": row["wall_s"], "calls_per_user": row.get("calls_per_user"),
+                                "client_cpu_ms_per_user": row["client_cpu_ms_per_user"]} for kind, row in stores.items()}
+    growth_label = f"{sizes[0]['users']} -> {sizes[-1]['users']} users" if len(sizes) > 1 else "no larger size run"
     results["targets"] = [
         target(f"keyturn >= {TARGET_NAIVE_SPEEDUP:g}x faster than the naive playbook at {args.users} users",
                results["ratios"]["keyturn_speedup_vs_naive"], TARGET_NAIVE_SPEEDUP, True, "x"),
@@ -597,7 +627,16 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
                TARGET_CALLS_PER_USER, False),
         target(f"with {args.delay:g} s propagation delay, default concurrency >= {TARGET_DELAY_SPEEDUP:g}x faster than concurrency 1",
                delay.get("speedup"), TARGET_DELAY_SPEEDUP, True, "x"),
+        target(f"keyturn wall time <= {TARGET_TIME_OVER_FLOOR:g}x the sequential boto3 floor's at {args.users} users",
+               results["ratios"]["keyturn_time_over_floor"], TARGET_TIME_OVER_FLOOR, False, "x"),
+        target(f"keyturn client CPU per rotated user <= {TARGET_CPU_OVER_FLOOR:g}x the floor's",
+               results["ratios"]["client_cpu_per_user_over_floor"], TARGET_CPU_OVER_FLOOR, False, "x"),
+        target(f"linear time: per-user wall time {growth_label} grows <= {TARGET_LINEAR:g}x",
+               results["ratios"]["per_user_time_growth"], TARGET_LINEAR, False, "x"),
+        target(f"peak memory growth {growth_label} <= {TARGET_MEMORY_GROWTH:g}x",
+               results["ratios"]["peak_rss_growth"], TARGET_MEMORY_GROWTH, False, "x"),
     ]
+
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return results
@@ -615,6 +654,9 @@ def report(results: t.Mapping[str, t.Any]) -> str:
             lines.append(f"naive: {row['note']}")
         if row.get("failure"):
             lines.append(f"FAILED USERS in {row['label']}: {row['users'] - row['rotated']} of {row['users']}: {row['failure'][:300]}")
+    for kind, row in results.get("stores", {}).items():
+        lines.append(f"{kind} store: {row['users']} users in {row['wall_s']:.2f} s, {row['calls_per_user']} AWS calls per user "
+                     f"(store calls included), {row['client_cpu_ms_per_user']} ms client CPU per user")
     lines.append(f"ratios: {json.dumps(ratios)}")
     lines.append("")
     lines.append("targets:")

@@ -67,7 +67,8 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
     rotations = [UserRotation(env, target) for target in targets]
-    results = map_caller_last(task, rotations, lambda rotation: rotation.is_caller, lambda rotation: rotation.run())
+    with env.store.batched_releases():  # leases given back with the next store write, all by the end
+        results = map_caller_last(task, rotations, lambda rotation: rotation.is_caller, lambda rotation: rotation.run())
     for item in results:
         for warning in item.pop("warnings", []):
             ctx.warn(f"{item['user_name']}: {warning}")

@@ -20,6 +20,7 @@ import typing as t
 
 try:
     import botocore.config
+    import botocore.credentials
     import botocore.exceptions
     import botocore.session
 
@@ -42,6 +43,46 @@ from ansible_collections.keyturn.aws.plugins.module_utils._partitions import (
 USER_AGENT = "keyturn.aws/0.1.0"
 # botocore sessions are not thread-safe while creating clients; clients are.
 _CREATE_LOCK = threading.Lock()
+# What a keyed client signs with when no key was set for the calling thread: it never authenticates.
+_UNSET = ("KEYTURNUNSETKEY00000", "keyturn-no-key-was-set-for-this-call", None)
+
+
+class _SigningKey(threading.local):
+    """The key the calling thread's next request of a keyed client is signed with."""
+
+    credentials: t.Any = None
+
+
+def _sign_with_thread_key(slot: _SigningKey) -> t.Callable[..., None]:
+    def handler(request: t.Any, **_kwargs: t.Any) -> None:
+        if slot.credentials is not None:
+            request.context.setdefault("signing", {})["request_credentials"] = slot.credentials
+    return handler
+
+
+class KeyedClient:
+    """A shared client that signs every call with one access key (see :meth:`AwsConnection.keyed_client`)."""
+
+    def __init__(self, client: t.Any, slot: _SigningKey, credentials: t.Any) -> None:
+        self._client = client
+        self._slot = slot
+        self._credentials = credentials
+        self.meta = client.meta
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> t.Any:
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            slot = self._slot
+            slot.credentials = self._credentials
+            try:
+                return method(*args, **kwargs)
+            finally:
+                slot.credentials = None
+        return call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +166,7 @@ class AwsConnection:
         self._config = _client_config(max_pool, retry_mode, max_attempts, connect_timeout, read_timeout)
         self._lock = threading.Lock()
         self._clients: t.Dict[t.Tuple[str, str, bool], t.Any] = {}
+        self._keyed: t.Dict[t.Tuple[str, str], t.Tuple[t.Any, _SigningKey]] = {}
         self._settings = dict(
             max_pool=max_pool, retry_mode=retry_mode, max_attempts=max_attempts,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
@@ -174,7 +216,32 @@ class AwsConnection:
                 self._clients[key] = client
         return client
 
-    def _make_client(self, service: str, region: str, retries: bool = True) -> t.Any:
+    def keyed_client(self, service: str, access_key: str, secret_key: str, session_token: t.Optional[str] = None,
+                     region: t.Optional[str] = None) -> KeyedClient:
+        """A client of this connection's endpoints and settings that signs with another key (to verify a new key,
+        or to confirm a retired one is refused).  The botocore client behind it is built once per service and
+        region and shared by every key and thread: each call sets the calling thread's signing key just for
+        itself.  A call without one is signed with a key that never authenticates (fails closed)."""
+        region = region or self.info.region
+        if service != "iam" and resolve(region).partition != self.info.partition:
+            raise PartitionError(
+                f"region {region} is in partition {resolve(region).partition}, but this connection is for "
+                f"{self.info.partition}: credentials never work across partitions"
+            )
+        key = (service, region)
+        shared = self._keyed.get(key)
+        if shared is None:
+            with self._lock:
+                shared = self._keyed.get(key)
+                if shared is None:
+                    slot = _SigningKey()
+                    client = self._make_client(service, region, credentials=_UNSET)
+                    client.meta.events.register("before-sign", _sign_with_thread_key(slot))
+                    shared = self._keyed[key] = (client, slot)
+        return KeyedClient(shared[0], shared[1], botocore.credentials.Credentials(access_key, secret_key, session_token))
+
+    def _make_client(self, service: str, region: str, retries: bool = True,
+                     credentials: t.Optional[t.Tuple[str, str, t.Optional[str]]] = None) -> t.Any:
         signing_region = resolve(region).iam_signing_region if service == "iam" else region
         config = self._config if retries else self._config.merge(botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}))
         kwargs: t.Dict[str, t.Any] = dict(region_name=signing_region, config=config)
@@ -184,8 +251,9 @@ class AwsConnection:
             kwargs["verify"] = self.params.aws_ca_bundle
         elif not self.params.validate_certs:
             kwargs["verify"] = False
-        if self._credentials is not None:
-            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"], kwargs["aws_session_token"] = self._credentials
+        credentials = credentials or self._credentials
+        if credentials is not None:
+            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"], kwargs["aws_session_token"] = credentials
         try:
             with _CREATE_LOCK:
                 return self._botocore.create_client(service, **kwargs)

@@ -153,8 +153,7 @@ def verify_key(
     """STS GetCallerIdentity with the key until ``successes`` consecutive
     successes, retrying refusals (IAM propagation) until ``timeout`` seconds.
     The caller must be ``user`` in ``account_id`` and ``partition``."""
-    keyed = conn.with_credentials(key_id, secret)
-    sts = keyed.client("sts")
+    sts = conn.keyed_client("sts", key_id, secret)
     pattern = user_arn_pattern(partition, account_id, user)
     deadline = clock() + timeout
     streak = attempts = 0
@@ -187,7 +186,7 @@ def verify_key(
 def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: float, interval: float = 1.0,
                     sleep: t.Callable[[float], None] = time.sleep, clock: t.Callable[[], float] = time.monotonic) -> bool:
     """True once STS refuses the key (polling until ``timeout``)."""
-    sts = conn.with_credentials(key_id, secret).client("sts")
+    sts = conn.keyed_client("sts", key_id, secret)
     deadline = clock() + timeout
     while True:
         try:

@@ -439,7 +439,7 @@ class UserRotation:
         elif old not in {removal[0] for removal in removals}:  # an Inactive stored key removed to make room is not kept
             parts.append(f"the stored key {old} was kept")
         if later:
-            parts.append("the unmanaged key " + ", ".join(key_id for key_id, how in later) + " was left untouched")
+            parts.append("the unmanaged key " + ", ".join(key_id for key_id, _how in later) + " was left untouched")
         return "; ".join(parts)
 
     def _execute(self, staged: StagedRecord, removals: t.List[t.Tuple[str, str]], later: t.List[t.Tuple[str, str]],
@@ -452,7 +452,7 @@ class UserRotation:
             else:
                 set_status(iam, user, key_id, "Inactive")
         if removals:
-            self.result["removed_key_ids"] = [key_id for key_id, how in removals]
+            self.result["removed_key_ids"] = [key_id for key_id, _how in removals]
         known = [k.access_key_id for k in list_keys(iam, user)] if removals else [k["access_key_id"] for k in self.before_keys]
         intent = {"kind": RECORD_KIND, "intent": True, "run_id": env.run_id, "started": isoformat(utcnow()),
                   "user_name": user, "account_id": env.account_id, "partition": env.partition, "known_key_ids": known}
@@ -485,8 +485,7 @@ class UserRotation:
         old = self.result["old_key_id"]
         retiring = old if old and old not in {key_id for key_id, how in removals} else None
         self._cut_over(pending, retiring, staged.current)
-        store.write_pending(self.name, pending)
-        store.promote(self.name)
+        store.promote(self.name, pending)  # the verified record becomes current in one step
         self.result.update(action="rotated", changed=True)
         self._switch_task_key(pending)
         if retiring:
@@ -623,8 +622,7 @@ class UserRotation:
                 old = record_key_id(staged.current)
                 retiring = old if old and old != pending_id and any(k.access_key_id == old for k in keys) else None
                 self._cut_over(pending, retiring, staged.current)
-                env.store.write_pending(self.name, pending)
-                env.store.promote(self.name)
+                env.store.promote(self.name, pending)
                 self.result.update(action="rotated", changed=True, reason="resumed an interrupted rotation",
                                    new_key_id=pending_id, old_key_id=old)
                 self._switch_task_key(pending)

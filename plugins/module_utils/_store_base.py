@@ -74,10 +74,13 @@ class Store(abc.ABC):
         """Drop the pending stage (no-op when there is none)."""
 
     @abc.abstractmethod
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         """pending -> current, old current -> previous.  Idempotent: calling it
         again after a crash mid-way completes the promotion without losing the old
-        current.  Raises StoreError when there is nothing pending."""
+        current.  Raises StoreError when there is nothing pending.  With
+        ``record`` (the pending credential with fields learnt since it was
+        written, e.g. its verified ARN), ``record`` is what becomes current, in
+        the same step: no separate write of the pending stage first."""
 
     @abc.abstractmethod
     def write_current(self, name: str, record: dict, keep_previous: bool = True) -> None:
@@ -104,6 +107,12 @@ class Store(abc.ABC):
     def describe(self) -> str:
         """Human description for messages (type and location, never a secret)."""
         return self.kind
+
+    def batched_releases(self) -> t.ContextManager[None]:
+        """Context manager around many leased works (one task's users): a store may then give leases back
+        lazily, together with its next write (the file store does); every lease is given back by the end of
+        the block.  Default: nothing changes."""
+        return contextlib.nullcontext()
 
 
 # ---------------------------------------------------------------------------

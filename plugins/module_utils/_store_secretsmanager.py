@@ -261,14 +261,21 @@ class SecretsManagerStore(AwsStore):
             self._remove_label(secret_id, PREVIOUS, pending.version_id)
         self._remove_label(secret_id, PENDING, pending.version_id)
 
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         secret_id = self._secret_id(name)
         pending = self._get(secret_id, PENDING)
         if pending is None:
             raise StoreError("nothing is pending for %r in the %s: there is nothing to promote" % (name, self.describe()))
+        version_id = pending.version_id
+        if record is not None:
+            # The record that becomes current is a new version labelled AWSPENDING first (as write_pending
+            # does), so a crash before the label moves leaves it pending, never half-current.
+            body = json.dumps(normalize_record(record), sort_keys=True)
+            response, _code = self._put(secret_id, body, stages=[PENDING])
+            version_id = str(response["VersionId"])
         current = self._get(secret_id, CURRENT)
-        self._make_current(secret_id, pending.version_id, current)
-        self._remove_label(secret_id, PENDING, pending.version_id)
+        self._make_current(secret_id, version_id, current)
+        self._remove_label(secret_id, PENDING, version_id)
 
     def write_current(self, name: str, record: dict, keep_previous: bool = True) -> None:
         secret_id = self._secret_id(name)

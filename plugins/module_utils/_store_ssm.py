@@ -222,13 +222,14 @@ class SsmStore(AwsStore):
         doc["pending"] = None
         self._save(param, doc)
 
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         param = self._param(name)
+        value = None if record is None else normalize_record(record)
         doc = self._record_doc(param)
         if doc is None or doc.get("pending") is None:
             raise StoreError("nothing is pending for %r in the %s: there is nothing to promote" % (name, self.describe()))
         doc["previous"] = doc.get("current")
-        doc["current"] = doc["pending"]
+        doc["current"] = doc["pending"] if value is None else value
         doc["pending"] = None
         self._save(param, doc)
 

@@ -81,6 +81,12 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
 
 FORMAT = 1
 FILE_MODE = 0o600
+# While many users of one task share the store (batched_releases) and their changes do meet, the thread that
+# commits first waits as long as the last commit took (at least COMMIT_LINGER, at most MAX_LINGER), so that more
+# changes share one encryption (one PBKDF2 key derivation, one write of the whole file): the bigger the file,
+# the more changes each commit carries.
+COMMIT_LINGER = 0.003
+MAX_LINGER = 0.05
 NEEDS_SECRET = (
     "the file store %s needs the run's vault secret: run ansible-playbook with --vault-id "
     "or --vault-password-file, or attach a vault credential in AWX"
@@ -114,18 +120,25 @@ def _parse(text: str) -> t.Any:
     return yaml.safe_load(text)  # libyaml failed: raise the pure-Python parser's error (its line numbers)
 
 
-def _shallow(records: dict) -> dict:
-    """A copy whose entries can be edited: stage values are only ever replaced, never edited in place."""
-    return {name: dict(entry) for name, entry in records.items()}
-
-
 class _Ticket:
-    __slots__ = ("change", "done", "error")
+    """One queued change of one record: ``change(entry)`` edits a private copy of the entry (all stages, plus
+    ``lease`` while leased) and returns whether it changed anything."""
 
-    def __init__(self, change: t.Callable[[dict], bool]) -> None:
+    __slots__ = ("name", "change", "done", "error")
+
+    def __init__(self, name: t.Optional[str], change: t.Callable[[dict], bool]) -> None:
+        self.name = name
         self.change = change
         self.done = False
         self.error: t.Optional[BaseException] = None
+
+
+def _blank() -> dict:
+    return {stage: None for stage in STAGES}
+
+
+def _is_empty(entry: dict) -> bool:
+    return all(entry.get(s) is None for s in STAGES) and "lease" not in entry
 
 
 def _yaml_line(exc: Exception) -> str:
@@ -164,13 +177,22 @@ class FileStore(Store):
             raise StoreError("store.backups must be a whole number, 0 or more (0 keeps no backup)")
         self.backups = backups
         self._vault_secrets = list(vault_secrets or [])
-        # Decrypted content of the file as last read or written, keyed by the file's identity.
+        # Decrypted content of the file as last read or written, keyed by the file's identity.  Copy on
+        # write: a cached entry (record) is never edited, a change replaces it with an edited copy.
         self._cache_lock = threading.Lock()
         self._cache: t.Optional[t.Tuple[t.Tuple[int, int, int, int], dict]] = None
+        # The JSON text of each entry as last written, kept while the entry (object) is the same: a
+        # commit serialises only the records its changes replaced.
+        self._texts: t.Dict[str, t.Tuple[dict, str]] = {}
         # Group commit: changes queued by this process's threads are written together.
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._queue: t.List[_Ticket] = []
+        # Lease releases that ride on the next commit instead of paying one (see batched_releases).
+        self._batching = 0
+        self._deferred: t.List[_Ticket] = []
+        self._peak_batch = 0  # the largest batch committed within the current batched_releases block
+        self._last_commit = 0.0  # seconds the last commit took
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -246,14 +268,19 @@ class FileStore(Store):
     # -- file content ------------------------------------------------------
 
     def _load(self) -> dict:
-        """All records (a fresh plain dict); ``{}`` when the file does not exist."""
+        """All records: a fresh top-level dict (its entries are shared: never edit one in place, replace it);
+        ``{}`` when the file does not exist."""
+        return dict(self._records())
+
+    def _records(self) -> dict:
+        """All records, read-only (the cached mapping itself when the file has not changed)."""
         try:
             with open(self.path, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
                 with self._cache_lock:
                     if self._cache is not None and self._cache[0] == ident:
-                        return _shallow(self._cache[1])
+                        return self._cache[1]
                 data = fh.read()
         except FileNotFoundError:
             return {}
@@ -284,7 +311,7 @@ class FileStore(Store):
             ) from None
         records = self._records_of(doc)
         with self._cache_lock:
-            self._cache = (ident, _shallow(records))
+            self._cache = (ident, records)
         return records
 
     def _records_of(self, doc: t.Any) -> dict:
@@ -328,8 +355,21 @@ class FileStore(Store):
             raise StoreError("%s is malformed: it holds values that are not plain JSON data (dates, sets ...)" % where) from None
 
     def _dump(self, records: dict) -> bytes:
-        # YAML in its JSON form: valid YAML, and about 8x faster to write than the YAML representer.
-        text = json.dumps({"format": FORMAT, "records": records}, indent=2, sort_keys=True) + "\n"
+        """The encrypted document.  YAML in its JSON form (valid YAML, and written by the C JSON encoder),
+        one record per line, sorted by name; only the records replaced since the last write are serialised."""
+        texts = self._texts
+        lines = []
+        for name in sorted(records):
+            entry = records[name]
+            known = texts.get(name)
+            if known is None or known[0] is not entry:
+                known = (entry, "%s: %s" % (json.dumps(name), json.dumps(entry, sort_keys=True)))
+                texts[name] = known
+            lines.append(known[1])
+        for name in [n for n in texts if n not in records]:
+            del texts[name]
+        text = '{"format": %d, "records": {\n%s\n}}\n' % (FORMAT, ",\n".join(lines)) if lines else \
+            '{"format": %d, "records": {}}\n' % FORMAT
         return self._encrypt(text)
 
     # -- locking and atomic writes ----------------------------------------
@@ -373,7 +413,7 @@ class FileStore(Store):
                          check=lambda _tmp: keep_backup(self.path, self.backups))
             st = os.stat(self.path)
             with self._cache_lock:
-                self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), _shallow(records))
+                self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), records)
         except TempFileError as exc:
             if isinstance(exc.__cause__, PermissionError):
                 raise StoreError(
@@ -397,34 +437,48 @@ class FileStore(Store):
             with contextlib.suppress(OSError):
                 os.fchown(fd, st.st_uid, st.st_gid)
 
-    def _mutate(self, change: t.Callable[[dict], bool]) -> None:
-        """Read-modify-write under the lock; ``change`` edits records in place and
-        returns whether anything changed (nothing is written otherwise).  Changes
-        that this process's threads queue meanwhile are applied in order and
-        written together (group commit); each call returns once its change is on disk."""
-        ticket = _Ticket(change)
+    def _mutate(self, name: t.Optional[str], change: t.Callable[[dict], bool]) -> None:
+        """Read-modify-write of the record ``name`` under the lock; ``change`` edits a copy of its entry in
+        place and returns whether anything changed (nothing is written otherwise).  Changes that this
+        process's threads queue meanwhile are applied in order and written together (group commit: one
+        encryption, one backup, one rename); each call returns once its change is on disk."""
+        ticket = _Ticket(name, change)
         with self._queue_lock:
             self._queue.append(ticket)
         with self._commit_lock:
             if not ticket.done:
+                if self._batching and self._peak_batch > 1:
+                    time.sleep(min(max(COMMIT_LINGER, self._last_commit), MAX_LINGER))
                 with self._queue_lock:
-                    batch, self._queue = self._queue, []
+                    self._peak_batch = max(self._peak_batch, len(self._queue))  # changes that met (releases aside)
+                    batch, self._queue = self._deferred + self._queue, []
+                    self._deferred = []
                 self._commit(batch)
         if ticket.error is not None:
             raise ticket.error
 
     def _commit(self, batch: t.List[_Ticket]) -> None:
+        started = time.monotonic()
         try:
             with self._locked():
                 records = self._load()
                 changed = False
                 for ticket in batch:
-                    before = _shallow(records)
+                    if ticket.name is None:
+                        continue
+                    old = records.get(ticket.name)
+                    entry = _blank() if old is None else dict(old)
                     try:
-                        changed = bool(ticket.change(records)) or changed
+                        if not ticket.change(entry):
+                            continue
                     except Exception as exc:  # pylint: disable=broad-except  # handed to the caller
-                        records = before
                         ticket.error = exc
+                        continue
+                    if _is_empty(entry):
+                        records.pop(ticket.name, None)
+                    else:
+                        records[ticket.name] = entry
+                    changed = True
                 if changed:
                     self._write(records)
         except StoreError as exc:
@@ -432,98 +486,107 @@ class FileStore(Store):
                 if ticket.error is None:
                     ticket.error = exc
         finally:
+            self._last_commit = time.monotonic() - started
             for ticket in batch:
                 ticket.done = True
 
+    @contextlib.contextmanager
+    def batched_releases(self) -> t.Iterator[None]:
+        """Within the block, a lease given back normally (not on an error) does not pay a commit of its own:
+        its release is applied with the next commit of any thread, and the ones left are written when the
+        block ends.  The lease is held a little longer, never shorter; a crash leaves it as a crash inside
+        the leased work would (a dead owner's lease is taken over at once on this host, else it expires)."""
+        with self._queue_lock:
+            self._batching += 1
+            if self._batching == 1:
+                self._peak_batch = 0
+        try:
+            yield
+        finally:
+            with self._queue_lock:
+                self._batching -= 1
+                pending = bool(self._deferred)
+            if pending:
+                self._mutate(None, lambda entry: False)
+
+    def _release_later(self, name: str, change: t.Callable[[dict], bool]) -> bool:
+        """Queue a lease release for the next commit when batching; False when it must be written now."""
+        with self._queue_lock:
+            if not self._batching:
+                return False
+            self._deferred.append(_Ticket(name, change))
+            return True
+
     # -- Store API ---------------------------------------------------------
-
-    @staticmethod
-    def _entry(records: dict, name: str) -> dict:
-        entry = records.get(name)
-        if entry is None:
-            entry = {stage: None for stage in STAGES}
-            records[name] = entry
-        return entry
-
-    @staticmethod
-    def _tidy(records: dict, name: str) -> None:
-        entry = records.get(name)
-        if entry is not None and all(entry.get(s) is None for s in STAGES) and "lease" not in entry:
-            del records[name]
 
     def read(self, name: str) -> StagedRecord:
         validate_record_name(name)
-        entry = self._load().get(name)
+        entry = self._records().get(name)
         if not entry:
             return EMPTY
-        entry = copy.deepcopy(entry)
-        return StagedRecord(entry.get("current"), entry.get("pending"), entry.get("previous"))
+        return StagedRecord(copy.deepcopy(entry.get("current")), copy.deepcopy(entry.get("pending")),
+                            copy.deepcopy(entry.get("previous")))
 
     def write_pending(self, name: str, record: dict) -> None:
         validate_record_name(name)
         value = normalize_record(record)
 
-        def change(records: dict) -> bool:
-            self._entry(records, name)["pending"] = value
+        def change(entry: dict) -> bool:
+            entry["pending"] = value
             return True
 
-        self._mutate(change)
+        self._mutate(name, change)
 
     def discard_pending(self, name: str) -> None:
         validate_record_name(name)
 
-        def change(records: dict) -> bool:
-            entry = records.get(name)
-            if not entry or entry.get("pending") is None:
+        def change(entry: dict) -> bool:
+            if entry.get("pending") is None:
                 return False
             entry["pending"] = None
-            self._tidy(records, name)
             return True
 
-        self._mutate(change)
+        self._mutate(name, change)
 
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         validate_record_name(name)
+        value = None if record is None else normalize_record(record)
 
-        def change(records: dict) -> bool:
-            entry = records.get(name)
-            if not entry or entry.get("pending") is None:
+        def change(entry: dict) -> bool:
+            if entry.get("pending") is None:
                 raise StoreError("nothing is pending for %r in the %s: there is nothing to promote" % (name, self.describe()))
             entry["previous"] = entry.get("current")
-            entry["current"] = entry["pending"]
+            entry["current"] = entry["pending"] if value is None else value
             entry["pending"] = None
             return True
 
-        self._mutate(change)
+        self._mutate(name, change)
 
     def write_current(self, name: str, record: dict, keep_previous: bool = True) -> None:
         validate_record_name(name)
         value = normalize_record(record)
 
-        def change(records: dict) -> bool:
-            entry = self._entry(records, name)
+        def change(entry: dict) -> bool:
             entry["previous"] = entry.get("current") if keep_previous else None
             entry["current"] = value
             return True
 
-        self._mutate(change)
+        self._mutate(name, change)
 
     def delete(self, name: str) -> None:
         validate_record_name(name)
 
-        def change(records: dict) -> bool:
-            entry = records.get(name)
-            if entry is None or all(entry.get(s) is None for s in STAGES):
+        def change(entry: dict) -> bool:
+            if all(entry.get(s) is None for s in STAGES):
                 return False
             for stage in STAGES:
                 entry[stage] = None
-            self._tidy(records, name)  # a held lease stays until its owner releases it
-            return True
+            return True  # a held lease stays until its owner releases it
 
-        self._mutate(change)
+        self._mutate(name, change)
 
     def names(self) -> t.List[str]:
-        records = self._load()
+        records = self._records()
         return sorted(name for name, entry in records.items() if any(entry.get(s) is not None for s in STAGES))
 
     @contextlib.contextmanager
@@ -532,30 +595,29 @@ class FileStore(Store):
         check_owner(owner)
         check_ttl(ttl)
 
-        def acquire(records: dict) -> bool:
+        def acquire(entry: dict) -> bool:
             now = _now()
-            held = (records.get(name) or {}).get("lease")
+            held = entry.get("lease")
             if lease_is_live(held, owner, now):
                 raise locked_error(name, self.describe(), held)
-            self._entry(records, name)["lease"] = {"owner": owner, "expires": now + ttl}
+            entry["lease"] = {"owner": owner, "expires": now + ttl}
             return True
 
-        def release(records: dict) -> bool:
-            entry = records.get(name)
-            if not entry or (entry.get("lease") or {}).get("owner") != owner:
+        def release(entry: dict) -> bool:
+            if (entry.get("lease") or {}).get("owner") != owner:
                 return False  # expired and taken over by another owner: not ours to drop
             del entry["lease"]
-            self._tidy(records, name)
             return True
 
-        self._mutate(acquire)
+        self._mutate(name, acquire)
         try:
             yield
         except BaseException:
             with contextlib.suppress(StoreError):
-                self._mutate(release)
+                self._mutate(name, release)
             raise
-        self._mutate(release)
+        if not self._release_later(name, release):
+            self._mutate(name, release)
 
 
 def file_store_factory(vault_secrets: t.Optional[list]) -> t.Callable[..., FileStore]:

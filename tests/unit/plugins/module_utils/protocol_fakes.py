@@ -110,11 +110,13 @@ class MemoryStore(Store):
         if name in self.records:
             self.records[name]["pending"] = None
 
-    def promote(self, name: str) -> None:
+    def promote(self, name: str, record: t.Optional[dict] = None) -> None:
         self._op("promote", name)
         entry = self.records.get(name)
         if not entry or entry["pending"] is None:
             raise StoreError("nothing pending to promote for %s" % name)
+        if record is not None:
+            entry["pending"] = normalize_record(record)
         if entry["current"] != entry["pending"]:
             entry["previous"] = entry["current"]
         entry["current"], entry["pending"] = entry["pending"], None
@@ -228,6 +230,9 @@ class FakeConnection:
     def client(self, service: str, region: t.Optional[str] = None, retries: bool = True) -> t.Any:
         self.aws.asked.append((service, self.access_key, retries))  # type: ignore[attr-defined]
         return {"iam": self.aws.iam, "sts": self.aws.sts}[service]
+
+    def keyed_client(self, service: str, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> t.Any:
+        return self.with_credentials(access_key, secret_key, session_token).client(service)
 
     def with_credentials(self, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> "FakeConnection":
         return FakeConnection(self.aws, access_key, self.partition, self.region)

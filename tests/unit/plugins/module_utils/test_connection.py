@@ -205,3 +205,79 @@ def test_client_factory_uses_this_identity():
 
 def test_aws_call_errors():
     assert aws_call_errors() == (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_kwargs):
+        yield self.body
+
+
+IDENTITY_XML = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+                b'<Arn>arn:aws:iam::123456789012:user/alice</Arn><UserId>AIDAALICE</UserId><Account>123456789012</Account>'
+                b'</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>'
+                b'</GetCallerIdentityResponse>')
+
+
+def signed_key_ids(client):
+    """Answer every request of ``client`` locally; the access key id each one was signed with."""
+    import botocore.awsrequest
+
+    seen = []
+
+    def answer(request, **_kwargs):
+        auth = request.headers.get("Authorization", b"")
+        auth = auth.decode() if isinstance(auth, bytes) else auth
+        seen.append(auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else None)
+        return botocore.awsrequest.AWSResponse(request.url, 200, {}, _Raw(IDENTITY_XML))
+
+    client.meta.events.register("before-send", answer)
+    return seen
+
+
+def test_keyed_clients_share_one_botocore_client_and_sign_each_call_with_its_own_key():
+    import threading
+
+    c = conn(region="us-east-1", **KEYS)
+    first = c.keyed_client("sts", "AKIDFIRST", "first-secret")
+    second = c.keyed_client("sts", "AKIDSECOND", "second-secret")
+    assert first._client is second._client  # one botocore client for every key
+    seen = signed_key_ids(first._client)
+    first.get_caller_identity()
+    second.get_caller_identity()
+    first.get_caller_identity()
+    assert seen == ["AKIDFIRST", "AKIDSECOND", "AKIDFIRST"]
+    # other threads sign with their own key at the same time
+    errors = []
+
+    def worker(index):
+        try:
+            for _ in range(20):
+                c.keyed_client("sts", f"AKIDTHREAD{index}", "s").get_caller_identity()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(set(seen[3:])) == [f"AKIDTHREAD{i}" for i in range(4)] and len(seen) == 3 + 80
+    # the connection's own clients still sign with the base key
+    assert c.client("sts") is not first._client
+
+
+def test_a_keyed_client_called_without_its_wrapper_never_signs_with_the_base_key():
+    c = conn(region="us-east-1", **KEYS)
+    keyed = c.keyed_client("sts", "AKIDNEW", "new-secret")
+    seen = signed_key_ids(keyed._client)
+    keyed._client.get_caller_identity()  # bypassing the wrapper: no key set for this thread
+    keyed.get_caller_identity()
+    assert seen[0] not in ("AKIDBASE", "AKIDNEW") and seen[1] == "AKIDNEW"
+
+
+def test_keyed_clients_never_cross_partitions():
+    with pytest.raises(PartitionError):
+        conn(region="us-east-1", **KEYS).keyed_client("sts", "AKIDNEW", "s", region="cn-north-1")

@@ -128,6 +128,9 @@ class FakeConn:
     def client(self, service: str, region: t.Optional[str] = None, retries: bool = True) -> t.Any:
         return FakeIam(self) if service == "iam" else FakeSts(self)
 
+    def keyed_client(self, service: str, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> t.Any:
+        return self.with_credentials(access_key, secret_key, session_token).client(service)
+
     def with_credentials(self, access_key: str, secret_key: str, session_token: t.Optional[str] = None) -> "FakeConn":
         return FakeConn(self.aws, (access_key, secret_key))
 

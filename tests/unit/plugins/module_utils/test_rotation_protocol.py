@@ -91,8 +91,8 @@ def test_due_rotation_runs_every_step_in_order(make, aws, store, audit_path):
     assert result["reason"] == "the key is 100 days old (max_age_days 90)"
     assert result["plan"] == ["create a new access key, store it as pending, verify it with STS",
                               "promote the new key to current in the store", f"delete the old key {K1}"]
-    # intent before create, secret as pending right after, verified record, then promote
-    assert store.ops("write_pending", "promote") == [("write_pending", NAME)] * 3 + [("promote", NAME)]
+    # intent before create, secret as pending right after, then the verified record promoted in one step
+    assert store.ops("write_pending", "promote") == [("write_pending", NAME)] * 2 + [("promote", NAME)]
     assert stages(store) == (K2, None, K1)
     current = store.read(NAME).current
     assert current["secret_access_key"] == "secret-new"

@@ -119,6 +119,17 @@ def test_store_promote_moves_current_to_previous(store: Store) -> None:
     assert store.read(NAME) == StagedRecord(THIRD, None, NEW)
 
 
+def test_store_promote_with_the_verified_record_in_one_step(store: Store) -> None:
+    store.write_current(NAME, OLD)
+    store.write_pending(NAME, NEW)
+    verified = dict(NEW, arn="arn:aws:iam::123456789012:user/alice")
+    store.promote(NAME, verified)
+    assert store.read(NAME) == StagedRecord(verified, None, OLD)
+    with pytest.raises(StoreError, match="nothing is pending"):
+        store.promote(NAME, THIRD)  # a record alone is not a pending credential
+    assert store.read(NAME) == StagedRecord(verified, None, OLD)
+
+
 def test_store_promote_first_credential(store: Store) -> None:
     store.write_pending(NAME, NEW)
     store.promote(NAME)

@@ -458,6 +458,73 @@ def test_store_file_threads_group_commit_lose_nothing(path: str, secrets: list) 
     assert all(fresh.read(f"acct/user{i}").current == {"n": i} for i in range(40))
 
 
+def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within batched_releases a lease given back costs no commit of its own: it stays on disk (held a little
+    longer, never shorter) until the next change is written, and every one is gone when the block ends."""
+    store = FileStore(path, secrets)
+    writes = []
+    real_write = store._write
+    monkeypatch.setattr(store, "_write", lambda records: (writes.append(sorted(records)), real_write(records)))
+    with store.batched_releases():
+        with store.lease("acct/a", "run-1", 300):
+            store.write_pending("acct/a", RECORD)
+        assert decrypt(path)["records"]["acct/a"]["lease"]["owner"] == "run-1"  # not released yet
+        assert len(writes) == 2  # lease, pending: no commit for the release
+        other = FileStore(path, secrets)
+        with pytest.raises(StoreLocked):  # another process still sees it held
+            with other.lease("acct/a", "run-2", 300):
+                pass
+        with store.lease("acct/b", "run-1", 300):  # this commit carries acct/a's release
+            assert "lease" not in decrypt(path)["records"]["acct/a"]
+        assert len(writes) == 3
+    assert len(writes) == 4  # the block's end wrote acct/b's release
+    records = decrypt(path)["records"]
+    assert "lease" not in records["acct/a"] and "acct/b" not in records
+    assert FileStore(path, secrets).read("acct/a").pending == RECORD
+    # an error inside a leased block gives the lease back at once, batching or not
+    with store.batched_releases():
+        with pytest.raises(RuntimeError):
+            with store.lease("acct/c", "run-1", 300):
+                raise RuntimeError("boom")
+        assert "acct/c" not in decrypt(path)["records"]
+
+
+def test_store_file_one_thread_never_waits_for_changes_to_batch(path: str, secrets: list,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit linger is only for changes that meet; a lazily released lease riding along is not one."""
+    waits = []
+    monkeypatch.setattr(_store_file.time, "sleep", waits.append)
+    store = FileStore(path, secrets)
+    with store.batched_releases():
+        for index in range(5):
+            with store.lease(f"acct/u{index}", "run-1", 300):
+                store.write_pending(f"acct/u{index}", RECORD)
+    assert waits == []
+    assert all(FileStore(path, secrets).read(f"acct/u{i}").pending == RECORD for i in range(5))
+
+
+def test_store_file_writes_one_record_per_line_and_reuses_unchanged_lines(path: str, secrets: list,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FileStore(path, secrets)
+    for index in range(3):
+        store.write_current(f"acct/u{index}", {"n": index})
+    with open(path, "rb") as fh:
+        text = VaultLib(secrets).decrypt(fh.read()).decode()
+    assert text.splitlines()[1:4] == [f'"acct/u{i}": {{"current": {{"n": {i}}}, "pending": null, "previous": null}}'
+                                      + ("," if i < 2 else "") for i in range(3)]
+    assert yaml.safe_load(text) == {"format": 1, "records": {f"acct/u{i}": {"current": {"n": i}, "pending": None,
+                                                                             "previous": None} for i in range(3)}}
+    dumped = []
+    real_dumps = _store_file.json.dumps
+    monkeypatch.setattr(_store_file.json, "dumps", lambda value, **kw: (dumped.append(value), real_dumps(value, **kw))[1])
+    store.write_pending("acct/u1", {"n": 10})
+    entries = [v for v in dumped if isinstance(v, dict) and "current" in v]  # normalize_record dumps the record too
+    assert entries == [{"current": {"n": 1}, "pending": {"n": 10}, "previous": None}]  # only the changed record
+    store.delete("acct/u0")
+    assert sorted(decrypt(path)["records"]) == ["acct/u1", "acct/u2"]
+    assert FileStore(path, secrets).read("acct/u1") == StagedRecord({"n": 1}, {"n": 10}, None)
+
+
 def test_store_file_read_returns_independent_copies(path: str, secrets: list) -> None:
     store = FileStore(path, secrets)
     store.write_current("acct/u", {"nested": {"a": 1}})
