@@ -254,7 +254,7 @@ def test_keyed_clients_share_one_botocore_client_and_sign_each_call_with_its_own
 
     def worker(index):
         try:
-            for _ in range(20):
+            for _attempt in range(20):
                 c.keyed_client("sts", f"AKIDTHREAD{index}", "s").get_caller_identity()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -340,9 +340,9 @@ def test_last_use_by_keyturns_own_verification_is_told_apart():
     """IAM keeps only a key's latest use: when that is keyturn's own STS verification (the verify step says when it
     signed), the report says so instead of presenting it as use by an application."""
     target = {"name": "t", "account_id": "111111111111", "region": "us-east-1", "users": ["app", "busy"]}
+    pairs = (("app", "AKIAAPP0000000000001"), ("busy", "AKIABUSY000000000001"))
     verified = [{"user_name": name, "status": "valid", "valid": True, "access_key_id": key,
-                 "verified_at": "2026-05-01T11:59:58Z"} for name, key in (("app", "AKIAAPP0000000000001"),
-                                                                         ("busy", "AKIABUSY000000000001"))]
+                 "verified_at": "2026-05-01T11:59:58Z"} for name, key in pairs]
     info = [{"user_name": "app", "keys": [{"access_key_id": "AKIAAPP0000000000001", "status": "Active", "age_days": 3,
                                            "last_used": {"date": "2026-05-01T12:00:00Z", "service": "sts",
                                                          "region": "us-east-1"}}]},

@@ -489,8 +489,8 @@ def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: li
         assert "acct/c" not in decrypt(path)["records"]
 
 
-def test_store_file_one_thread_never_waits_for_changes_to_batch(path: str, secrets: list,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_file_one_thread_never_waits_for_changes_to_batch(
+        path: str, secrets: list, monkeypatch: pytest.MonkeyPatch) -> None:
     """The commit linger is only for changes that meet; a lazily released lease riding along is not one."""
     waits = []
     monkeypatch.setattr(_store_file.time, "sleep", waits.append)
@@ -512,8 +512,8 @@ def test_store_file_writes_one_record_per_line_and_reuses_unchanged_lines(path: 
         text = VaultLib(secrets).decrypt(fh.read()).decode()
     assert text.splitlines()[1:4] == [f'"acct/u{i}": {{"current": {{"n": {i}}}, "pending": null, "previous": null}}'
                                       + ("," if i < 2 else "") for i in range(3)]
-    assert yaml.safe_load(text) == {"format": 1, "records": {f"acct/u{i}": {"current": {"n": i}, "pending": None,
-                                                                             "previous": None} for i in range(3)}}
+    expected = {f"acct/u{i}": {"current": {"n": i}, "pending": None, "previous": None} for i in range(3)}
+    assert yaml.safe_load(text) == {"format": 1, "records": expected}
     dumped = []
     real_dumps = _store_file.json.dumps
     monkeypatch.setattr(_store_file.json, "dumps", lambda value, **kw: (dumped.append(value), real_dumps(value, **kw))[1])
