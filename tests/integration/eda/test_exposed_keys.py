@@ -56,9 +56,9 @@ class Incident:
         data.update(extra)
         return data
 
-    def respond(self, key_id, verbosity=3, **extra):
+    def respond(self, key_id, verbosity=3, args=(), **extra):
         result = self.runner.playbook(PLAYBOOK, self.vars(key_id, **extra), env=self.env(), verbosity=verbosity,
-                                      json_output=False)
+                                      json_output=False, args=args)
         self.outputs += [result.stdout, result.stderr]
         return result
 
@@ -153,6 +153,36 @@ def test_unmanaged_key_is_deactivated_or_reported(runner, awsmock, account_id):
     bad = incident.respond("not-a-key", verbosity=0)
     assert bad.rc != 0 and "access_key_id" in bad.stdout + bad.stderr
     incident.scan({first["SecretAccessKey"], second["SecretAccessKey"], incident.estate.admin["secret_access_key"]})
+
+
+def test_replacement_is_delivered_to_the_consumers_of_the_record(runner, awsmock, account_id):
+    """With consumer delivery configured (group consumers, deliver_access_keys_items naming the record), the
+    replacement reaches the consumer's credentials file in the same run; a host of another record is left alone."""
+    incident = Incident(runner, awsmock, account_id)
+    exposed = incident.managed_user("api")
+    incident.managed_user("other")
+    consumer = os.path.join(runner.tmp, "api-credentials")
+    untouched = os.path.join(runner.tmp, "other-credentials")
+    inventory = {"all": {"children": {"consumers": {"hosts": {
+        "api-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                     "deliver_access_keys_items": [{"name": incident.estate.name("api"), "path": consumer}]},
+        "other-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                       "deliver_access_keys_items": [{"name": incident.estate.name("other"), "path": untouched}]},
+    }}}}}
+    path = runner.write("consumers.json", json.dumps(inventory))
+    result = incident.respond(exposed["access_key_id"], args=["-i", path])
+    assert result.rc == 0, result.stdout[-4000:]
+    current = incident.estate.store.current(incident.estate.name("api"))
+    assert current["access_key_id"] != exposed["access_key_id"]
+    assert incident.estate.keys("api")[exposed["access_key_id"]] == "Inactive"
+    with open(consumer, encoding="utf-8") as handle:
+        delivered = handle.read()
+    assert f"aws_access_key_id = {current['access_key_id']}" in delivered
+    assert f"aws_secret_access_key = {current['secret_access_key']}" in delivered
+    assert authenticates(awsmock.url, current["access_key_id"], current["secret_access_key"])
+    assert not os.path.exists(untouched)  # its record was not replaced
+    incident.scan(stored_secrets(incident.estate, [incident.estate.name("api"), incident.estate.name("other")])
+                  | {exposed["secret_access_key"]})
 
 
 def test_active_member_of_a_pair_is_swapped_first(runner, awsmock, account_id):
