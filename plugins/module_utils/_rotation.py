@@ -632,6 +632,7 @@ class UserRotation:
                 return True
             delete_key(iam, self.user, pending_id)
             env.store.discard_pending(self.name)
+            self.result["changed"] = True  # the unverified key and its pending record are gone
             self.plan.append(f"(key {pending_id} did not verify and was deleted)")
             return False
         started = parse_time(pending.get("started"))

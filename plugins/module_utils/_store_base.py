@@ -230,7 +230,20 @@ def owner_is_dead(owner: object) -> bool:
         return True
     except PermissionError:  # alive, owned by someone else
         return False
-    return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that has exited but was not reaped yet (state Z) still answers ``kill(pid, 0)``: where no init
+    reaps orphans (some containers), a crashed run's worker stays a zombie, and its lease must not wait for it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces or parentheses, the state follows the last ")".
+    fields = stat[stat.rfind(")") + 1:].split()
+    return bool(fields) and fields[0] == "Z"
 
 
 def lease_is_live(lease: t.Optional[dict], owner: str, now: float) -> bool:
