@@ -202,16 +202,11 @@ import time
 import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, ValidationError
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, TotpError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, validate_record_name
-from ansible_collections.keyturn.aws.plugins.module_utils._totp import (
-    CodeLedger,
-    IssuedCode,
-    TotpError,
-    TotpSpec,
-    issue_code,
-    parse_seed,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_codes import IssuedCode, issue_code
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_ledger import CodeLedger
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_parse import TotpSpec, parse_seed
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_seed import spec_from_record
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import kind_of
 from ansible_collections.keyturn.aws.plugins.plugin_utils._lookup import KeyturnLookup

@@ -42,6 +42,13 @@ class AwsCallError(KeyturnError):
     """Any other AWS API failure."""
 
 
+class TotpError(KeyturnError):
+    """Invalid TOTP input or a code could not be issued (the _totp_*.py helpers).
+
+    Messages never contain a seed or a code.
+    """
+
+
 AUTH_ERROR_CODES = frozenset((
     "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidAccessKeyId", "ExpiredToken",
     "ExpiredTokenException", "InvalidToken", "AuthFailure", "InvalidSignatureException",

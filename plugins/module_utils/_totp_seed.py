@@ -20,11 +20,11 @@ import typing as t
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog, isoformat, utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
-from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyturn.aws.plugins.module_utils._errors import TotpError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec, connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, Store, StoreError, validate_record_name
 from ansible_collections.keyturn.aws.plugins.module_utils._task import STORE_OPTION, open_store
-from ansible_collections.keyturn.aws.plugins.module_utils._totp import TotpError, TotpSpec, normalize_seed, parse_seed
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_parse import TotpSpec, normalize_seed, parse_seed
 
 KIND = "totp_seed"
 INTENT_KIND = "virtual_mfa_intent"

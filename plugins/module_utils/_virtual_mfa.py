@@ -28,6 +28,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._connection import aws
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
     KeyturnError,
+    TotpError,
     ValidationError,
     error_code,
     translate_aws_error,
@@ -35,7 +36,9 @@ from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner, validate_record_name
 from ansible_collections.keyturn.aws.plugins.module_utils._task import STORE_OPTION, TaskEnv
-from ansible_collections.keyturn.aws.plugins.module_utils._totp import CodeLedger, TotpError, TotpSpec, code_at, issue_code
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_codes import code_at, issue_code
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_ledger import CodeLedger
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_parse import TotpSpec
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_seed import INTENT_KIND, KIND, check_kind, seed_record
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 

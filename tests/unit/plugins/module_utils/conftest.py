@@ -9,6 +9,7 @@ import typing as t
 import pytest
 
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import AuditLog
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_ledger import CodeLedger
 from protocol_fakes import Aws, MemoryStore, Sleeper
 
 
@@ -36,3 +37,10 @@ def audit_path(tmp_path) -> str:
 @pytest.fixture
 def audit(audit_path) -> AuditLog:
     return AuditLog(audit_path, actor="tester")
+
+
+@pytest.fixture
+def ledger(tmp_path) -> CodeLedger:
+    """A TOTP code ledger in a fresh folder (test_totp_codes.py, test_totp_ledger.py)."""
+    (tmp_path / "keyturn").mkdir(mode=0o700)
+    return CodeLedger(str(tmp_path / "keyturn" / "totp-ledger.json"))

@@ -7,13 +7,14 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from ansible_collections.keyturn.aws.plugins.module_utils import _store_secretsmanager, _stores, _totp
+from ansible_collections.keyturn.aws.plugins.module_utils import _store_secretsmanager, _stores
 from ansible_collections.keyturn.aws.plugins.module_utils._access_key_info import all_users
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
     AwsAccessDenied,
     AwsAuthError,
     AwsCallError,
     KeyturnError,
+    TotpError,
     describe_store_call_error,
     translate_aws_error,
 )
@@ -28,12 +29,12 @@ def client_error(code, message=""):
 
 def test_one_error_tree_with_the_old_import_paths():
     assert issubclass(StoreError, KeyturnError) and issubclass(StoreLocked, StoreError)
-    assert issubclass(_totp.TotpError, KeyturnError)
+    assert issubclass(TotpError, KeyturnError)
     assert _stores.StoreError is StoreError and _stores.StoreLocked is StoreLocked
     assert _store_secretsmanager.aws_store_error is aws_store_error
     error = StoreError("the store is unreadable")
     assert (error.msg, str(error), error.details) == ("the store is unreadable", "the store is unreadable", {})
-    assert _totp.TotpError("bad seed").msg == "bad seed"
+    assert TotpError("bad seed").msg == "bad seed"
 
 
 @pytest.mark.parametrize("exc, cls, text", [

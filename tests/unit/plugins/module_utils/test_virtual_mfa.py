@@ -19,7 +19,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils import _virtual_mfa
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import AwsCallError, KeyturnError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
-from ansible_collections.keyturn.aws.plugins.module_utils._totp import CodeLedger, TotpSpec
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_ledger import CodeLedger
+from ansible_collections.keyturn.aws.plugins.module_utils._totp_parse import TotpSpec
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_seed import INTENT_KIND, seed_record
 from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import FileStore, vault_secrets_from_password
 
