@@ -148,6 +148,7 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
     plan = bool(data.get("check_mode"))
     summary = data.get("summary") or {}
     policy = data.get("policy") or {}
+    title = data.get("title") or TITLES.get(kind, "Access key report")
     out: t.List[str] = page_head(f"{_e(title)} &middot; {_e(data.get('name'))}") + [
         f'<header><h1>{_e(title)}</h1><div class="meta">{_e(data.get("name"))} &middot; generated '
         f'{_e(_when(data.get("generated_at")))} &middot; policy: rotate at {_e(policy.get("max_age_days"))} days, '
