@@ -19,7 +19,6 @@ def _days(value: t.Optional[float]) -> str:
     return "" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-
 def _age_cell(age: t.Optional[float], cls: t.Optional[str]) -> str:
     if age is None:
         return '<span class="muted">n/a</span>'
@@ -84,7 +83,6 @@ def _chart(buckets: t.Sequence[t.Mapping[str, t.Any]]) -> str:
                      f'text-anchor="middle">{label} d</text>')
     parts.append("</svg>")
     return "".join(parts)
-
 
 
 RETIREMENT_STATES = {"waiting": "pending retirement (grace period)", "in_use": "pending retirement (still in use)",

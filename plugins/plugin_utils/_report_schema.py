@@ -154,6 +154,7 @@ def sanitize_report(data: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     """Any report-shaped mapping projected onto the report schema."""
     return t.cast(t.Dict[str, t.Any], project(REPORT_SCHEMA, data) or {})
 
+
 def render_json(report: t.Mapping[str, t.Any]) -> str:
     """The report as stable, indented JSON (sanitized again on the way out)."""
     return json.dumps(sanitize_report(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

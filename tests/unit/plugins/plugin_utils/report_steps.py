@@ -77,10 +77,8 @@ def rotation_steps() -> t.Dict[str, t.Any]:
     }
 
 
-
 def users_of(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.Dict[str, t.Any]]:
     return {u["user_name"]: u for target in report["targets"] for u in target["users"]}
-
 
 
 def all_text(report: t.Mapping[str, t.Any]) -> str:

@@ -17,8 +17,8 @@ from report_steps import NOW
 def test_escape_and_time() -> None:
     assert _html._e(None) == "" and _html._e("<a href=\"x\">'") == "&lt;a href=&quot;x&quot;&gt;&#x27;"
     assert _html._when("2026-05-01T12:00:00Z") == "2026-05-01 12:00 UTC" and _html._when(None) == ""
-    assert _html._tile(3, "<users>", "bad") == ('<div class="tile bad"><div class="n">3</div>'
-                                               '<div class="l">&lt;users&gt;</div></div>')
+    assert _html._tile(3, "<users>", "bad") == \
+        '<div class="tile bad"><div class="n">3</div><div class="l">&lt;users&gt;</div></div>'
 
 
 def test_page_head_is_self_contained() -> None:

@@ -13,7 +13,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.keyturn.aws.plugins.filter.report import FilterModule
 from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _report_html, _report_schema
-from report_steps import CHINA, NOW, PROD, SECRET, all_text, item, key, rotation_steps, users_of
+from report_steps import NOW, PROD, SECRET, all_text, item, key, rotation_steps, users_of
 
 
 # -- policy -----------------------------------------------------------------------------------------------------------
@@ -156,7 +156,6 @@ def test_filters() -> None:
         filters["access_key_report_html"](["not", "a", "mapping"])
     with pytest.raises(AnsibleFilterError, match="kind must be one of"):
         filters["access_key_report"]({}, kind="other")
-
 
 
 # -- the estate: merging reports of many hosts or slices ---------------------------------------------------------------

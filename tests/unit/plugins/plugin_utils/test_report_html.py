@@ -11,7 +11,6 @@ from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _repor
 from report_steps import NOW, item
 
 
-
 def test_html_escapes_everything() -> None:
     evil = {"name": "<b>prod</b> & \"co\"", "account_id": "111111111111", "region": "us-east-1",
             "users": ["<script>alert(1)</script>"]}
@@ -46,4 +45,3 @@ def test_html_is_self_contained_with_chart_and_header(report: t.Dict[str, t.Any]
     assert "UTC &middot; sts &middot; us-east-1" in page
     assert "via arn:aws-cn:iam::222222222222:role/keyturn" in page
     assert "not reached (see the error above)" in page
-
