@@ -9,6 +9,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.keyturn.aws.plugins.plugin_utils import _incident_report
+from ansible_collections.keyturn.aws.plugins.plugin_utils._filter import filter_call
 
 
 def exposed_key_report(data: t.Any, output: str = "data") -> t.Any:
@@ -20,10 +21,7 @@ def exposed_key_report(data: t.Any, output: str = "data") -> t.Any:
     if output not in renderers:
         raise AnsibleFilterError(f"keyturn.aws.exposed_key_report: output must be one of {', '.join(renderers)}, "
                                  f"got {output!r}")
-    try:
-        return renderers[output](data)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError(f"keyturn.aws.exposed_key_report: {exc}") from exc
+    return filter_call("keyturn.aws.exposed_key_report", renderers[output], data)
 
 
 class FilterModule:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.keyturn.aws.plugins.plugin_utils import _posture_report
+from ansible_collections.keyturn.aws.plugins.plugin_utils._filter import ReportFilters
 
-
-def _posture_data(data: t.Any, **kwargs: t.Any) -> t.Dict[str, t.Any]:
-    try:
-        return _posture_report.ensure_posture(data, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError(f"keyturn.aws posture report: {exc}") from exc
+_FILTERS = ReportFilters("keyturn.aws posture report", _posture_report.ensure_posture, _posture_report.render_json,
+                         _posture_report.render_html)
+_posture_data = _FILTERS.data
 
 
 def posture_report(results: t.Any, name: t.Optional[str] = None, check_mode: bool = False, unused_days: int = 45,
@@ -26,22 +22,14 @@ def posture_report(results: t.Any, name: t.Optional[str] = None, check_mode: boo
                          remediate=remediate, generated_at=generated_at)
 
 
-def posture_report_json(data: t.Any, **kwargs: t.Any) -> str:
-    """The posture report as indented JSON text."""
-    return _posture_report.render_json(_posture_data(data, **kwargs))
-
-
-def posture_report_html(data: t.Any, **kwargs: t.Any) -> str:
-    """The posture report as a self-contained HTML page."""
-    return _posture_report.render_html(_posture_data(data, **kwargs))
+# The posture report as indented JSON text; as a self-contained HTML page.
+posture_report_json = _FILTERS.json
+posture_report_html = _FILTERS.html
 
 
 class FilterModule:
     """keyturn.aws posture report filters."""
 
     def filters(self) -> t.Dict[str, t.Callable[..., t.Any]]:
-        return {
-            "posture_report": posture_report,
-            "posture_report_json": posture_report_json,
-            "posture_report_html": posture_report_html,
-        }
+        return {"posture_report": posture_report, "posture_report_json": posture_report_json,
+                "posture_report_html": posture_report_html}

@@ -8,14 +8,11 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _report_history
+from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _report_history, _report_html, _report_schema
+from ansible_collections.keyturn.aws.plugins.plugin_utils._filter import ReportFilters, filter_call
 
-
-def _report_data(data: t.Any, **kwargs: t.Any) -> t.Dict[str, t.Any]:
-    try:
-        return _report.ensure_report(data, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError(f"keyturn.aws report: {exc}") from exc
+_FILTERS = ReportFilters("keyturn.aws report", _report.ensure_report, _report_schema.render_json, _report_html.render_html)
+_report_data = _FILTERS.data
 
 
 def access_key_report(steps: t.Any, kind: str = "rotation", name: t.Optional[str] = None, max_age_days: int = 90,
@@ -26,22 +23,14 @@ def access_key_report(steps: t.Any, kind: str = "rotation", name: t.Optional[str
                         check_mode=check_mode, generated_at=generated_at)
 
 
-def access_key_report_json(data: t.Any, **kwargs: t.Any) -> str:
-    """The report as indented JSON text."""
-    return _report.render_json(_report_data(data, **kwargs))
-
-
-def access_key_report_html(data: t.Any, **kwargs: t.Any) -> str:
-    """The report as a self-contained HTML page."""
-    return _report.render_html(_report_data(data, **kwargs))
+# The report as indented JSON text; as a self-contained HTML page.
+access_key_report_json = _FILTERS.json
+access_key_report_html = _FILTERS.html
 
 
 def access_key_report_file(data: t.Any) -> str:
     """The file name (without extension) of this run's report in the history."""
-    try:
-        return _report_history.run_basename(_report_data(data))
-    except ValueError as exc:
-        raise AnsibleFilterError(f"keyturn.aws report: {exc}") from exc
+    return filter_call(_FILTERS.label, _report_history.run_basename, _report_data(data))
 
 
 def access_key_report_plan(data: t.Any) -> t.List[str]:
@@ -59,10 +48,7 @@ def access_key_report_index(reports: t.Any, files: t.Optional[t.Sequence[str]] =
 
 def estate_report(reports: t.Any, name: t.Optional[str] = None, generated_at: t.Optional[str] = None) -> t.Dict[str, t.Any]:
     """One estate report from the reports of many hosts (accounts) or job slices."""
-    try:
-        return _report.merge_reports(reports, name=name, generated_at=generated_at)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError(f"keyturn.aws estate report: {exc}") from exc
+    return filter_call("keyturn.aws estate report", _report.merge_reports, reports, name=name, generated_at=generated_at)
 
 
 class FilterModule:

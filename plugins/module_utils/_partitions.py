@@ -147,3 +147,20 @@ def default_region(partition: str) -> str:
 def partition_of_arn(arn: str) -> str:
     parts = arn.split(":")
     return parts[1] if len(parts) > 2 and parts[0] == "arn" else ""
+
+
+def partition_name_of(region: t.Optional[str]) -> t.Optional[str]:
+    """The partition botocore puts ``region`` in, for labelling (reports); ``None`` when botocore knows none.
+
+    Any partition botocore knows (``aws-iso`` and the other closed ones too), by its region list first and then by its
+    region pattern, so a region newer than the installed botocore is still labelled.  Never raises: use
+    :func:`partition_of` to act on a region."""
+    if not isinstance(region, str) or not region or not HAS_BOTOCORE:
+        return None
+    for item in _endpoint_data()["partitions"]:
+        if region in item.get("regions", {}):
+            return str(item["partition"])
+    try:
+        return str(_resolver().get_partition_for_region(region))
+    except Exception:  # botocore raises UnknownRegionError
+        return None

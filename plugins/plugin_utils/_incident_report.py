@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The incident report of keyturn.aws.respond_exposed_key: data, JSON, one audit line and an HTML page.
 
-Pure functions, no Ansible and no I/O.  Like the run report (:mod:`_report`, whose schema projection,
-scrubbing and style it reuses), only whitelisted fields survive, so a secret that slipped into the input
+Pure functions, no Ansible and no I/O.  Like the run report (whose schema projection and
+scrubbing, :mod:`_report_schema`, and look, :mod:`_html`, it reuses), only whitelisted fields survive, so a secret that slipped into the input
 can never reach a report; free text is scrubbed of anything shaped like a secret access key.
 """
 
@@ -13,7 +13,8 @@ import datetime
 import json
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.plugin_utils._report import CSS, _e, _tile, project
+from ansible_collections.keyturn.aws.plugins.plugin_utils._html import _e, _tile, page_head
+from ansible_collections.keyturn.aws.plugins.plugin_utils._report_schema import project
 
 FORMAT = "keyturn.aws.incident/1"
 TIMELINE_STEPS = ("event", "received", "started", "located", "swapped", "replaced", "verified", "deactivated", "refused",
@@ -112,13 +113,7 @@ def render_html(data: t.Mapping[str, t.Any]) -> str:
     tone = "good" if outcome in ("replaced", "deactivated", "deleted") else "bad" if outcome == "failed" else ""
     durations = report.get("durations") or {}
     refused = durations.get("event_to_refused_seconds")
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{_e(report.get('title'))} &middot; {_e(report.get('access_key_id'))}</title>",
-        f"<style>{CSS}</style></head><body>",
+    out = page_head(f"{_e(report.get('title'))} &middot; {_e(report.get('access_key_id'))}") + [
         f'<header><h1>{_e(report.get("title"))}</h1><div class="meta">{_e(report.get("name"))} &middot; generated '
         f'{_e(report.get("generated_at"))}</div><div class="headline">{_e(report.get("headline"))}</div></header>',
     ]

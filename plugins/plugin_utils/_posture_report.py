@@ -4,7 +4,7 @@
 
 Built from the registered loop results of ``credential_report_info`` (or
 ``credential_report_remediate``) over accounts.  Same rules and look as the
-rotation report (:mod:`_report`): a whitelist schema, free text scrubbed of
+rotation report (:mod:`_report_schema`, :mod:`_html`): a whitelist schema, free text scrubbed of
 anything shaped like a secret, a self-contained page with the same CSS.
 Per account: a pass/fail table per control and the failing subjects; across the
 estate: a control x account matrix and totals.
@@ -16,16 +16,10 @@ import datetime
 import json
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.plugin_utils._report import (
-    CSS,
-    _e,
-    _loop_items,
-    _partition_of,
-    _target_of,
-    _tile,
-    _when,
-    project,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_name_of
+from ansible_collections.keyturn.aws.plugins.plugin_utils._html import CSS, _e, _tile, _when, page_head
+from ansible_collections.keyturn.aws.plugins.plugin_utils._report import loop_items, target_of
+from ansible_collections.keyturn.aws.plugins.plugin_utils._report_schema import project
 
 FORMAT = "keyturn.aws.posture/1"
 CONTROL_ORDER = ("CIS 1.4", "CIS 1.5", "CIS 1.6", "CIS 1.12", "CIS 1.13", "CIS 1.14", "keyturn.unmanaged",
@@ -81,13 +75,13 @@ def build_posture(results: t.Any, name: t.Optional[str] = None, check_mode: bool
     accounts: t.Set[t.Tuple[t.Any, t.Any]] = set()
     summary = {k: 0 for k in SUMMARY_KEYS}
     estate: t.Dict[str, t.Dict[str, t.Any]] = {}
-    for item in _loop_items(results):
-        target = _target_of(item)
+    for item in loop_items(results):
+        target = target_of(item)
         if item.get("skipped"):
             continue
         region = target.get("region")
         account_id = item.get("account_id") or target.get("account_id")
-        partition = item.get("partition") or _partition_of(region)
+        partition = item.get("partition") or partition_name_of(region)
         findings = [f for f in item.get("findings") or [] if isinstance(f, t.Mapping)]
         report = item.get("report") if isinstance(item.get("report"), t.Mapping) else {}
         error = str(item.get("msg") or "failed") if item.get("failed") else None
@@ -204,13 +198,7 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
     targets = data.get("targets") or []
     title = data.get("title") or "Credential posture report"
     remediate = data.get("remediate") or []
-    out: t.List[str] = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{_e(title)} &middot; {_e(data.get('name'))}</title>",
-        f"<style>{CSS}\n{POSTURE_CSS}</style></head><body>",
+    out: t.List[str] = page_head(f"{_e(title)} &middot; {_e(data.get('name'))}", f"{CSS}\n{POSTURE_CSS}") + [
         f'<header><h1>{_e(title)}</h1><div class="meta">{_e(data.get("name"))} &middot; generated '
         f'{_e(_when(data.get("generated_at")))} &middot; CIS AWS Foundations IAM controls &middot; unused after '
         f'{_e(policy.get("unused_days"))} days, rotate at {_e(policy.get("max_age_days"))} days'

@@ -1,169 +1,39 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run report of keyturn.aws.rotate_access_keys: data, JSON and a self-contained HTML page.
+"""The run report of keyturn.aws.rotate_access_keys and its estate form, built from the role's results.
 
 Pure functions, no Ansible and no I/O:
 
 * :func:`build_report` turns the registered results of the role's steps (loops
   over targets of ``access_key_verify``, ``access_key_rotate``,
   ``access_key_reconcile`` and ``access_key_info``) into the report data.
-* :func:`sanitize_report` projects any report-shaped data onto the report
-  schema.  Only whitelisted fields survive, so a secret that slipped into the
-  input (a ``secret_access_key``, a session token, a target's connection
-  options) can never reach a report; free text is also scrubbed of anything
-  shaped like a secret access key.
-* :func:`render_json` and :func:`render_html` render sanitized data.  The HTML
-  page has inline CSS and an inline SVG chart, loads nothing, and escapes every
-  value.
+* :func:`merge_reports` makes one estate report of many hosts' or job slices' reports.
+* :func:`ensure_report` takes either form of input the filters accept.
+
+Every report leaves through :func:`_report_schema.sanitize_report` (the whitelist
+schema) and is rendered by :mod:`_report_schema` (JSON) and :mod:`_report_html`
+(the self-contained page).  A target's partition comes from botocore's partition
+data (:mod:`_partitions`), never from the shape of a region name.
 """
 
 from __future__ import annotations
 
 import datetime
-import html
-import json
-import math
-import re
 import typing as t
 
-FORMAT = "keyturn.aws.report/1"
-KINDS = ("rotation", "verification", "discovery", "reconciliation")
-TITLES = {
-    "rotation": "Access key rotation report",
-    "verification": "Access key verification report",
-    "discovery": "Access key discovery report",
-    "reconciliation": "Access key reconciliation report",
-}
+from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_name_of
+from ansible_collections.keyturn.aws.plugins.plugin_utils._report_schema import (
+    FORMAT,
+    KINDS,
+    SUMMARY_KEYS,
+    TARGET_SUMMARY_KEYS,
+    TITLES,
+    coerce,
+    sanitize_report,
+)
+
 STEPS = ("verify_before", "rotate", "reconcile", "verify_after", "info")
-AGE_CLASSES = ("ok", "due_soon", "overdue")
-CLASS_LABELS = {"ok": "ok", "due_soon": "due soon", "overdue": "overdue"}
 DEFAULT_BUCKET_EDGES = (30, 60, 90)
-REDACTED = "[redacted]"
-# A secret access key: 40 characters of base64 alphabet, not part of a longer token.
-_SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-
-# -- the schema: the only fields a report can hold --------------------------------------------------------------------
-# Types: "str" (identifiers), "text" (free text, scrubbed), "int", "float", "bool", a dict (nested schema),
-# or a one-element list (list of that type).
-Schema = t.Dict[str, t.Any]
-
-LAST_USED_SCHEMA: Schema = {"date": "str", "service": "str", "region": "str", "by_keyturn": "bool"}
-KEY_SCHEMA: Schema = {
-    "access_key_id": "str",
-    "status": "str",
-    "created": "str",
-    "age_days": "float",
-    "age_class": "str",
-    "current": "bool",
-    "managed": "bool",
-    "last_used": LAST_USED_SCHEMA,
-}
-BEFORE_SCHEMA: Schema = {"status": "str", "access_key_id": "str", "age_days": "float"}
-# The replaced key's deferred retirement (access_key_rotate retire_after / retire_when_idle).
-RETIREMENT_SCHEMA: Schema = {"key_id": "str", "state": "str", "reason": "text", "cut_over": "str", "retire_at": "str",
-                             "last_used": {**LAST_USED_SCHEMA, "by_keyturn": "bool"}}
-USER_SCHEMA: Schema = {
-    "user_name": "str",
-    "store_name": "str",
-    "max_age_days": "int",
-    "action": "str",
-    "reason": "text",
-    "plan": ["text"],
-    "old_key_id": "str",
-    "new_key_id": "str",
-    "status": "str",
-    "valid": "bool",
-    "verify_reason": "text",
-    "access_key_id": "str",
-    "age_days": "float",
-    "age_class": "str",
-    "due": "bool",
-    "drift": ["text"],
-    "before": BEFORE_SCHEMA,
-    "keys": [KEY_SCHEMA],
-    "retirement": RETIREMENT_SCHEMA,
-    "retired_key_id": "str",
-}
-TARGET_SUMMARY_KEYS = ("users", "keys", "active_keys", "ok", "due_soon", "overdue", "rotated", "reconciled",
-                       "imported", "skipped", "failed", "valid", "invalid", "missing", "error", "drift", "attention",
-                       "retired", "retirement_pending")
-SUMMARY_KEYS = ("targets", "accounts", "errors") + TARGET_SUMMARY_KEYS
-TARGET_SCHEMA: Schema = {
-    "name": "text",
-    "account_id": "str",
-    "account_alias": "str",
-    "partition": "str",
-    "region": "str",
-    "role_arn": "str",
-    "max_age_days": "int",
-    "error": "text",
-    "summary": {k: "int" for k in TARGET_SUMMARY_KEYS},
-    "users": [USER_SCHEMA],
-}
-BUCKET_SCHEMA: Schema = {"label": "str", "min": "int", "max": "int", "count": "int", "age_class": "str"}
-REPORT_SCHEMA: Schema = {
-    "format": "str",
-    "kind": "str",
-    "name": "text",
-    "title": "text",
-    "headline": "text",
-    "generated_at": "str",
-    "check_mode": "bool",
-    "policy": {"max_age_days": "int", "due_soon_days": "int"},
-    "summary": {k: "int" for k in SUMMARY_KEYS},
-    "age_buckets": [BUCKET_SCHEMA],
-    "problems": ["text"],
-    "targets": [TARGET_SCHEMA],
-}
-
-
-def scrub(text: str) -> str:
-    """Free text with anything shaped like a secret access key replaced."""
-    return _SECRET_SHAPE.sub(REDACTED, text)
-
-
-def _coerce(kind: str, value: t.Any) -> t.Any:
-    if value is None:
-        return None
-    if kind == "bool":
-        return value if isinstance(value, bool) else None
-    if kind in ("int", "float"):
-        if isinstance(value, bool):
-            return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        if not math.isfinite(number):
-            return None
-        return int(number) if kind == "int" else round(number, 1)
-    if isinstance(value, (dict, list, tuple, set)):
-        return None
-    text = str(value)
-    return scrub(text) if kind == "text" else text
-
-
-def project(schema: t.Any, value: t.Any) -> t.Any:
-    """``value`` reduced to what ``schema`` allows (unknown keys dropped, types coerced)."""
-    if isinstance(schema, dict):
-        if not isinstance(value, t.Mapping):
-            return None
-        out: t.Dict[str, t.Any] = {}
-        for key, sub in schema.items():
-            if key in value:
-                out[key] = project(sub, value[key])
-        return out
-    if isinstance(schema, list):
-        if not isinstance(value, (list, tuple)):
-            return []
-        items = [project(schema[0], item) for item in value]
-        return [item for item in items if item is not None]
-    return _coerce(schema, value)
-
-
-def sanitize_report(data: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """Any report-shaped mapping projected onto the report schema."""
-    return t.cast(t.Dict[str, t.Any], project(REPORT_SCHEMA, data) or {})
 
 
 # -- policy -----------------------------------------------------------------------------------------------------------
@@ -201,7 +71,7 @@ def age_buckets(ages: t.Iterable[float], max_age_days: int = 90, due_soon_days: 
 
 
 # -- building the report from the role's registered results ----------------------------------------------------------
-def _loop_items(value: t.Any) -> t.List[t.Mapping[str, t.Any]]:
+def loop_items(value: t.Any) -> t.List[t.Mapping[str, t.Any]]:
     """The per-target results of a registered loop (or a list of results)."""
     if isinstance(value, t.Mapping):
         value = value.get("results", [])
@@ -210,7 +80,7 @@ def _loop_items(value: t.Any) -> t.List[t.Mapping[str, t.Any]]:
     return [item for item in value if isinstance(item, t.Mapping)]
 
 
-def _target_of(item: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any]:
+def target_of(item: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any]:
     loop_var = item.get("ansible_loop_var") or "item"
     target = item.get(loop_var)
     return target if isinstance(target, t.Mapping) else {}
@@ -228,19 +98,9 @@ def _user_names(users: t.Any) -> t.List[str]:
 def _user_max_age(users: t.Any, name: str, default: int) -> int:
     for user in users if isinstance(users, (list, tuple)) else []:
         if isinstance(user, t.Mapping) and user.get("name") == name and user.get("max_age_days") is not None:
-            coerced = _coerce("int", user.get("max_age_days"))
+            coerced = coerce("int", user.get("max_age_days"))
             return int(coerced) if coerced is not None else default
     return default
-
-
-def _partition_of(region: t.Optional[str]) -> t.Optional[str]:
-    if not region:
-        return None
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _per_user(result: t.Mapping[str, t.Any]) -> t.Optional[t.List[t.Any]]:
@@ -309,7 +169,7 @@ def _key_rows(keys: t.Any, info_keys: t.Mapping[str, t.Mapping[str, t.Any]], cur
             continue
         key_id = str(key["access_key_id"])
         extra = info_keys.get(key_id, {})
-        age = _coerce("float", key.get("age_days"))
+        age = coerce("float", key.get("age_days"))
         row: t.Dict[str, t.Any] = {
             "access_key_id": key_id,
             "status": key.get("status"),
@@ -360,7 +220,7 @@ def _build_user(name: str, target: t.Mapping[str, t.Any], results: t.Mapping[str
     if stored is not None and stored["age_days"] is not None:
         age = stored["age_days"]
     elif verified and verified.get("key_age_days") is not None:
-        age = _coerce("float", verified.get("key_age_days"))
+        age = coerce("float", verified.get("key_age_days"))
     elif active:
         age = max(k["age_days"] for k in active)
     else:
@@ -426,7 +286,7 @@ def build_report(
         raise ValueError(f"unknown report steps {sorted(unknown)}; known: {', '.join(STEPS)}")
     max_age_days = int(max_age_days)
     due_soon_days = int(due_soon_days)
-    per_step = {step: _loop_items(steps.get(step)) for step in STEPS}
+    per_step = {step: loop_items(steps.get(step)) for step in STEPS}
     count = max((len(items) for items in per_step.values()), default=0)
     targets: t.List[t.Dict[str, t.Any]] = []
     summary = {key: 0 for key in SUMMARY_KEYS}
@@ -434,15 +294,15 @@ def build_report(
     accounts: t.Set[t.Tuple[t.Any, t.Any]] = set()
     for index in range(count):
         results = {step: (per_step[step][index] if index < len(per_step[step]) else None) for step in STEPS}
-        target = next((_target_of(r) for r in results.values() if r and _target_of(r)), {})
+        target = next((target_of(r) for r in results.values() if r and target_of(r)), {})
         used = {step: r for step, r in results.items() if _used(r)}
         if not used and not target:
             continue
         region = target.get("region")
-        partition = next((r.get("partition") for r in used.values() if r.get("partition")), None) or _partition_of(region)
+        partition = next((r.get("partition") for r in used.values() if r.get("partition")), None) or partition_name_of(region)
         account_id = next((r.get("account_id") for r in used.values() if r.get("account_id")), None) or target.get("account_id")
         alias = next((r.get("account_alias") for r in used.values() if r.get("account_alias")), None)
-        target_max_age = _coerce("int", target.get("max_age_days"))
+        target_max_age = coerce("int", target.get("max_age_days"))
         target_max_age = max_age_days if target_max_age is None else target_max_age
         assume_role = target.get("assume_role")
         errors = [e for e in (_error_of(r, step) for step, r in used.items()) if e]
@@ -609,283 +469,3 @@ def merge_reports(reports: t.Any, name: t.Optional[str] = None, generated_at: t.
     report["headline"] = headline(report)
     report["problems"] = problems(targets)
     return sanitize_report(report)
-
-
-# -- rendering --------------------------------------------------------------------------------------------------------
-def render_json(report: t.Mapping[str, t.Any]) -> str:
-    """The report as stable, indented JSON (sanitized again on the way out)."""
-    return json.dumps(sanitize_report(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _e(value: t.Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _days(value: t.Optional[float]) -> str:
-    return "" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _when(value: t.Optional[str]) -> str:
-    if not value:
-        return ""
-    return value.replace("T", " ")[:16] + (" UTC" if len(value) >= 16 else "")
-
-
-def _age_cell(age: t.Optional[float], cls: t.Optional[str]) -> str:
-    if age is None:
-        return '<span class="muted">n/a</span>'
-    css = (cls or "ok").replace("_", "-")
-    return (f'<span class="age age-{_e(css)}" title="{_e(CLASS_LABELS.get(cls or "ok", ""))}">'
-            f'{_e(_days(age))} d<small>{_e(CLASS_LABELS.get(cls or "ok", ""))}</small></span>')
-
-
-def _last_used_cell(last_used: t.Optional[t.Mapping[str, t.Any]]) -> str:
-    if not last_used:
-        return '<span class="muted">n/a</span>'
-    if not last_used.get("date"):
-        return '<span class="muted">never</span>'
-    stamp = _when(last_used.get("date"))
-    details = [v for v in (last_used.get("service"), last_used.get("region")) if v]
-    if stamp.endswith(" UTC"):
-        stamp = stamp[:-4]
-        details.insert(0, "UTC")
-    where = " &middot; ".join(_e(v) for v in details)
-    own = ('<br><small class="muted own-use">keyturn\'s own verification; no use by others since</small>'
-           if last_used.get("by_keyturn") else "")
-    return f'<span class="when">{_e(stamp)}</span>' + (f'<br><small class="muted">{where}</small>' if where else "") + own
-
-
-ACTION_CLASSES = {"rotated": "good", "reconciled": "good", "imported": "good", "skipped": "neutral", "failed": "bad"}
-STATUS_CLASSES = {"valid": "good", "invalid": "bad", "missing": "warn", "error": "bad"}
-
-
-def _badge(value: t.Optional[str], classes: t.Mapping[str, str], plan: bool = False) -> str:
-    if not value:
-        return '<span class="muted">&ndash;</span>'
-    label = f"would be {value}" if plan and value in ("rotated", "reconciled", "imported") else value
-    return f'<span class="badge badge-{_e(classes.get(value, "neutral"))}">{_e(label)}</span>'
-
-
-def _chart(buckets: t.Sequence[t.Mapping[str, t.Any]]) -> str:
-    width, height, pad_left, pad_bottom, pad_top = 440, 150, 34, 26, 18
-    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
-    top = max([int(b.get("count") or 0) for b in buckets] + [1])
-    n = max(len(buckets), 1)
-    slot = plot_w / n
-    bar_w = slot * 0.62
-    parts = [f'<svg class="chart" role="img" aria-labelledby="chart-title" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
-             '<title id="chart-title">Active access keys by age in days</title>',
-             f'<line x1="{pad_left}" y1="{pad_top + plot_h}" x2="{width - 10}" y2="{pad_top + plot_h}" class="axis"/>']
-    for tick in sorted({0, top // 2, top}):
-        y = pad_top + plot_h - plot_h * tick / top
-        parts.append(f'<text x="{pad_left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{tick}</text>')
-        parts.append(f'<line x1="{pad_left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" class="grid"/>')
-    for i, bucket in enumerate(buckets):
-        value = int(bucket.get("count") or 0)
-        bar_h = plot_h * value / top
-        x = pad_left + i * slot + (slot - bar_w) / 2
-        y = pad_top + plot_h - bar_h
-        cls = str(bucket.get("age_class") or "ok").replace("_", "-")
-        label = _e(bucket.get("label"))
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{max(bar_h, 0):.1f}" rx="3" '
-                     f'class="bar bar-{_e(cls)}"><title>{label} days: {value} key(s)</title></rect>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 5:.1f}" class="count" text-anchor="middle">{value}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{pad_top + plot_h + 18}" class="tick" '
-                     f'text-anchor="middle">{label} d</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-CSS = """
-:root{--ok:#1a7f37;--ok-bg:#e6f4ea;--soon:#9a6700;--soon-bg:#fff4d5;--over:#c62828;--over-bg:#fde8e8;
---ink:#1f2328;--muted:#656d76;--line:#d8dee4;--card:#fff;--bg:#f5f7fa;--accent:#0b5cad}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--ink);background:var(--bg)}
-header{background:#14233c;color:#fff;padding:22px 32px 18px}
-header h1{margin:0 0 4px;font-size:22px;font-weight:600}
-header .meta{color:#c5d1e3;font-size:13px}
-header .headline{margin-top:8px;font-size:14px;color:#fff}
-.plan{background:#fff4d5;color:#6b4b00;border-bottom:1px solid #e9cf7a;padding:10px 32px;font-weight:600}
-main{padding:20px 32px 40px;max-width:1400px}
-.overview{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-.tiles{display:grid;grid-template-columns:repeat(4,minmax(118px,1fr));gap:10px;flex:1 1 480px}
-.tile{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-.tile .n{font-size:24px;font-weight:650}
-.tile .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.tile.bad .n{color:var(--over)}.tile.warn .n{color:var(--soon)}.tile.good .n{color:var(--ok)}
-.chartbox{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;flex:0 0 auto}
-.chartbox h2{font-size:13px;margin:0 0 4px;color:var(--muted);font-weight:600;text-transform:uppercase;
-letter-spacing:.04em}
-.chart .axis{stroke:#8c959f}.chart .grid{stroke:#eef1f4}
-.chart .tick{font-size:11px;fill:var(--muted)}.chart .count{font-size:12px;font-weight:600;fill:var(--ink)}
-.bar-ok{fill:var(--ok)}.bar-due-soon{fill:#d4a72c}.bar-overdue{fill:var(--over)}
-.legend{font-size:12px;color:var(--muted)}
-.legend span{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 10px;vertical-align:-1px}
-section.target{background:var(--card);border:1px solid var(--line);border-radius:8px;margin-top:20px;overflow:hidden}
-section.target>h2{margin:0;padding:12px 16px;font-size:16px;border-bottom:1px solid var(--line);background:#fafbfc}
-section.target>h2 .sub{font-weight:400;color:var(--muted);font-size:13px;margin-left:8px}
-.pill{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 8px;font-size:12px;
-color:var(--muted);margin-left:6px;font-weight:400}
-.error{background:var(--over-bg);color:var(--over);padding:10px 16px;border-bottom:1px solid #f3c1c1}
-table{border-collapse:collapse;width:100%}
-th{text-align:left;font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em;
-padding:8px 9px;border-bottom:1px solid var(--line)}
-td{padding:7px 9px;border-bottom:1px solid #eef1f4;vertical-align:top}
-tr.user-first td{border-top:1px solid var(--line)}
-td.user{font-weight:600}
-td.user{white-space:nowrap}
-td.user small{display:block;font-weight:400;color:var(--muted)}
-td.key,.when{white-space:nowrap}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-tr.inactive td.key code{color:var(--muted);text-decoration:line-through}
-.star{color:var(--accent);font-size:11px;margin-left:4px}
-.age{display:inline-block;min-width:70px;border-radius:4px;padding:1px 7px;font-weight:600;white-space:nowrap}
-tr.inactive .age{opacity:.6}
-.age small{font-weight:500;margin-left:6px;font-size:11px}
-.age-ok{background:var(--ok-bg);color:var(--ok)}
-.age-due-soon{background:var(--soon-bg);color:var(--soon)}
-.age-overdue{background:var(--over-bg);color:var(--over)}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;white-space:nowrap}
-.badge-good{background:var(--ok-bg);color:var(--ok)}.badge-bad{background:var(--over-bg);color:var(--over)}
-.badge-warn{background:var(--soon-bg);color:var(--soon)}.badge-neutral{background:#eef1f4;color:var(--muted)}
-.muted{color:var(--muted)}
-.reason{color:var(--muted);font-size:12.5px;min-width:200px;overflow-wrap:anywhere}
-.drift{color:var(--soon);font-size:12px;overflow-wrap:anywhere}
-.scroll{overflow-x:auto}
-footer{color:var(--muted);font-size:12px;padding:0 32px 30px}
-""".strip()
-
-
-RETIREMENT_STATES = {"waiting": "pending retirement (grace period)", "in_use": "pending retirement (still in use)",
-                     "ready": "to retire", "retired": "retired"}
-
-
-def _tile(number: t.Any, label: str, tone: str = "") -> str:
-    return f'<div class="tile {_e(tone)}"><div class="n">{_e(number)}</div><div class="l">{_e(label)}</div></div>'
-
-
-def _user_rows(user: t.Mapping[str, t.Any], kind: str, plan: bool, reached: bool = True) -> t.List[str]:
-    keys = list(user.get("keys") or [])
-    span = max(len(keys), 1)
-    notes: t.List[str] = []
-    if user.get("reason"):
-        notes.append(f'<div class="reason">{_e(user.get("reason"))}</div>')
-    if plan and user.get("plan") and user.get("action") not in (None, "skipped"):
-        notes.append('<div class="reason">plan: ' + "; ".join(_e(p) for p in user.get("plan") or []) + "</div>")
-    if user.get("status") not in (None, "valid") and user.get("verify_reason"):
-        notes.append(f'<div class="reason">{_e(user.get("verify_reason"))}</div>')
-    for drift in user.get("drift") or []:
-        notes.append(f'<div class="drift">drift: {_e(drift)}</div>')
-    retirement = user.get("retirement") or {}
-    if retirement.get("state"):
-        state = RETIREMENT_STATES.get(str(retirement["state"]), str(retirement["state"]))
-        notes.append(f'<div class="drift">old key {_e(retirement.get("key_id"))}: {_e(state)} &ndash; '
-                     f'{_e(retirement.get("reason"))}</div>')
-    store_name = user.get("store_name")
-    custom = store_name and not str(store_name).endswith("/" + str(user.get("user_name")))
-    store = f'<small>store: {_e(store_name)}</small>' if custom else ""
-    head = (f'<td class="user" rowspan="{span}">{_e(user.get("user_name"))}{store}</td>')
-    tail = ""
-    if kind != "discovery":
-        tail += f'<td rowspan="{span}">{_badge(user.get("status"), STATUS_CLASSES)}</td>'
-    if kind in ("rotation", "reconciliation"):
-        tail += f'<td rowspan="{span}">{_badge(user.get("action"), ACTION_CLASSES, plan)}</td>'
-    tail += f'<td rowspan="{span}">{"".join(notes)}</td>'
-    if not keys:
-        empty = "no access keys" if reached else "not reached (see the error above)"
-        return [f'<tr class="user-first">{head}<td colspan="5" class="muted">{empty}</td>{tail}</tr>']
-    rows = []
-    for index, key in enumerate(keys):
-        cls = str(key.get("age_class") or "ok").replace("_", "-")
-        status = str(key.get("status") or "")
-        classes = ["key", cls, "inactive" if status and status != "Active" else "active"]
-        if index == 0:
-            classes.append("user-first")
-        managed = key.get("managed")
-        managed_text = "&ndash;" if managed is None else ("managed" if managed else '<span class="badge badge-warn">unmanaged</span>')
-        star = '<span class="star" title="the key in the store">&#9733; stored</span>' if key.get("current") else ""
-        cells = (f'<td class="key"><code>{_e(key.get("access_key_id"))}</code>{star}</td>'
-                 f'<td>{_e(status)}</td>'
-                 f'<td>{_age_cell(key.get("age_days"), key.get("age_class"))}</td>'
-                 f'<td>{_last_used_cell(key.get("last_used"))}</td>'
-                 f'<td>{managed_text}</td>')
-        rows.append(f'<tr class="{_e(" ".join(classes))}">' + (head if index == 0 else "") + cells
-                    + (tail if index == 0 else "") + "</tr>")
-    return rows
-
-
-def render_html(report: t.Mapping[str, t.Any]) -> str:
-    """A self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched); every value escaped."""
-    data = sanitize_report(report)
-    kind = str(data.get("kind") or "rotation")
-    plan = bool(data.get("check_mode"))
-    summary = data.get("summary") or {}
-    policy = data.get("policy") or {}
-    title = data.get("title") or TITLES.get(kind, "Access key report")
-    out: t.List[str] = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{_e(title)} &middot; {_e(data.get('name'))}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f'<header><h1>{_e(title)}</h1><div class="meta">{_e(data.get("name"))} &middot; generated '
-        f'{_e(_when(data.get("generated_at")))} &middot; policy: rotate at {_e(policy.get("max_age_days"))} days, '
-        f'due soon within {_e(policy.get("due_soon_days"))} days</div>'
-        f'<div class="headline">{_e(data.get("headline"))}</div></header>',
-    ]
-    if plan:
-        out.append('<div class="plan">Plan only (check mode): nothing was changed; actions show what a real run would do.'
-                   "</div>")
-    tiles = [_tile(summary.get("accounts", 0), "accounts"), _tile(summary.get("users", 0), "users"),
-             _tile(summary.get("active_keys", 0), "active keys")]
-    if kind == "rotation":
-        tiles.append(_tile(summary.get("rotated", 0), "to rotate" if plan else "rotated", "good"))
-    elif kind == "reconciliation":
-        tiles.append(_tile(summary.get("reconciled", 0) + summary.get("imported", 0),
-                           "to repair" if plan else "repaired", "good"))
-    else:
-        tiles.append(_tile(summary.get("keys", 0), "keys (all)"))
-    tiles += [_tile(summary.get("ok", 0), "ok", "good"), _tile(summary.get("due_soon", 0), "due soon", "warn"),
-              _tile(summary.get("overdue", 0), "overdue", "bad" if summary.get("overdue") else "")]
-    if kind == "discovery":
-        tiles.append(_tile(summary.get("keys", 0) - summary.get("active_keys", 0), "inactive keys"))
-    else:
-        attention = summary.get("attention", 0) + summary.get("errors", 0)
-        tiles.append(_tile(attention, "need attention", "bad" if attention else ""))
-    out.append('<main><div class="overview"><div class="tiles">' + "".join(tiles) + "</div>")
-    out.append('<div class="chartbox"><h2>Active keys by age (days)</h2>' + _chart(data.get("age_buckets") or [])
-               + '<div class="legend"><span style="background:var(--ok)"></span>ok'
-               '<span style="background:#d4a72c"></span>due soon<span style="background:var(--over)"></span>overdue'
-               "</div></div></div>")
-    headers = ["User", "Access key", "Status", "Age", "Last used", "Store"]
-    if kind != "discovery":
-        headers.append("Verification")
-    if kind in ("rotation", "reconciliation"):
-        headers.append("Action" if not plan else "Planned action")
-    headers.append("Details")
-    for target in data.get("targets") or []:
-        sub = " ".join(f'<span class="pill">{_e(v)}</span>' for v in (
-            target.get("account_alias"), target.get("account_id"), target.get("partition"), target.get("region")) if v)
-        role = f'<span class="pill">via {_e(target.get("role_arn"))}</span>' if target.get("role_arn") else ""
-        out.append(f'<section class="target"><h2>{_e(target.get("name"))}{sub}{role}'
-                   f'<span class="sub">max age {_e(target.get("max_age_days"))} days</span></h2>')
-        if target.get("error"):
-            out.append(f'<div class="error">{_e(target.get("error"))}</div>')
-        out.append('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in headers)
-                   + "</tr></thead><tbody>")
-        users = target.get("users") or []
-        for user in users:
-            out.extend(_user_rows(user, kind, plan, reached=not target.get("error")))
-        if not users:
-            out.append(f'<tr><td colspan="{len(headers)}" class="muted">no users</td></tr>')
-        out.append("</tbody></table></div></section>")
-    if not data.get("targets"):
-        out.append('<p class="muted">No targets.</p>')
-    out.append("</main>")
-    out.append(f'<footer>{_e(FORMAT)} &middot; key ids only, never secrets &middot; ages at the time of the run &middot; '
-               "IAM's last-used data can lag by up to about four hours, and IAM keeps only a key's latest use"
-               "</footer></body></html>")
-    return "\n".join(out) + "\n"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.plugin_utils._report import CSS, FORMAT, _e, _when, sanitize_report
+from ansible_collections.keyturn.aws.plugins.plugin_utils._html import CSS, _e, _when, page_head
+from ansible_collections.keyturn.aws.plugins.plugin_utils._report_schema import FORMAT, sanitize_report
 
 STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})")
 RUN_FILE = re.compile(r"^(?P<name>.+)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<mark>plan|failed))?\.json$")
@@ -125,14 +126,11 @@ def render_index(reports: t.Sequence[t.Mapping[str, t.Any]], files: t.Optional[t
     groups: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {}
     for run in runs:
         groups.setdefault(str(run.get("name")), []).append(run)
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-           f"<title>{_e(title)}</title><style>{CSS}\nsection.target .chartbox{{margin:12px 16px;display:inline-block}}"
-           "\na{color:var(--accent)}</style></head><body>",
-           f'<header><h1>{_e(title)}</h1><div class="meta">{len(runs)} run(s) in {len(groups)} report(s); '
-           "failed runs are kept and marked; the latest successful run of each report is also &lt;name&gt;.html"
-           "</div></header><main>"]
+    out = page_head(_e(title), f"{CSS}\nsection.target .chartbox{{margin:12px 16px;display:inline-block}}"
+                    "\na{color:var(--accent)}") + [
+        f'<header><h1>{_e(title)}</h1><div class="meta">{len(runs)} run(s) in {len(groups)} report(s); '
+        "failed runs are kept and marked; the latest successful run of each report is also &lt;name&gt;.html"
+        "</div></header><main>"]
     if not runs:
         out.append('<p class="muted">No runs yet.</p>')
     for name, group in sorted(groups.items()):

@@ -61,3 +61,17 @@ def test_default_region_and_arn_partition():
     assert _partitions.partition_of_arn("nope") == ""
     with pytest.raises(PartitionError):
         _partitions.partition_regions("aws-iso")
+
+
+@pytest.mark.parametrize("region,partition", [
+    ("us-east-1", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-east-1", "aws-us-gov"),
+    ("us-iso-east-1", "aws-iso"), ("us-isob-east-1", "aws-iso-b"),  # known to botocore, not managed by keyturn
+    ("eu-central-9", "aws"), ("cn-south-7", "aws-cn"),  # newer than botocore's list: its partition's region pattern
+    ("moon-1", None), ("US-EAST-1", None), ("", None), (None, None),
+])
+def test_partition_name_of_labels_any_region_botocore_places(region, partition):
+    assert _partitions.partition_name_of(region) == partition
+
+
+def test_partition_name_of_agrees_with_partition_of_on_every_supported_region():
+    assert all(_partitions.partition_name_of(region) == p for p, region in ALL)

@@ -1,11 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run report: policy colours, age buckets, merging of step results, whitelisting, escaping, rendering."""
+"""The run report's builder: policy colours, age buckets, merging of step results, partitions, the estate."""
 
 from __future__ import annotations
 
 import json
-import re
 import typing as t
 
 import pytest
@@ -13,83 +12,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.keyturn.aws.plugins.filter.report import FilterModule
-from ansible_collections.keyturn.aws.plugins.plugin_utils import _report
-
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, the shape of a secret access key
-SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLE-session-token-value//////////"
-EXTERNAL_ID = "external-id-that-is-confidential"
-NOW = "2026-05-01T12:00:00Z"
-
-
-def key(key_id: str, age: float, status: str = "Active", **extra: t.Any) -> t.Dict[str, t.Any]:
-    return {"access_key_id": key_id, "status": status, "created": "2026-01-01T00:00:00Z", "age_days": age, **extra}
-
-
-def item(target: t.Mapping[str, t.Any], **result: t.Any) -> t.Dict[str, t.Any]:
-    """One loop item of a registered result, with the target as the loop variable."""
-    return {"ansible_loop_var": "__rotate_access_keys_target", "__rotate_access_keys_target": dict(target),
-            "changed": False, **result}
-
-
-PROD = {"name": "production", "account_id": "111111111111", "region": "us-east-1",
-        "users": ["ci-deployer", {"name": "backup-agent", "max_age_days": 30}, "legacy"],
-        "aws": {"access_key": "AKIAADMIN00000000001", "secret_key": SECRET, "session_token": SESSION_TOKEN}}
-CHINA = {"name": "china", "account_id": "222222222222", "region": "cn-north-1", "users": ["cn-app"],
-         "assume_role": {"role_arn": "arn:aws-cn:iam::222222222222:role/keyturn", "external_id": EXTERNAL_ID}}
-
-
-def rotation_steps() -> t.Dict[str, t.Any]:
-    return {
-        "verify_before": {"results": [
-            item(PROD, users=[{"user_name": "ci-deployer", "status": "valid", "valid": True,
-                               "access_key_id": "AKIAOLD0000000000001", "key_age_days": 95.2}]),
-            item(CHINA, users=[{"user_name": "cn-app", "status": "missing", "valid": False}]),
-        ]},
-        "rotate": {"results": [
-            item(PROD, changed=True, failed=True, users=[
-                {"user_name": "ci-deployer", "action": "rotated", "reason": "the key is 95 days old",
-                 "old_key_id": "AKIAOLD0000000000001", "new_key_id": "AKIANEW0000000000001",
-                 "plan": ["create a new access key"], "secret_access_key": SECRET},
-                {"user_name": "backup-agent", "action": "skipped", "reason": "the key is 20 days old"},
-                {"user_name": "legacy", "action": "failed",
-                 "reason": f"user legacy has an unknown Active key; leaked {SECRET} here"},
-            ]),
-            item(CHINA, failed=True, msg="could not assume arn:aws-cn:iam::222222222222:role/keyturn: AccessDenied"),
-        ]},
-        "verify_after": {"results": [
-            item(PROD, users=[
-                {"user_name": "ci-deployer", "status": "valid", "valid": True, "access_key_id": "AKIANEW0000000000001",
-                 "key_age_days": 0.0, "drift": [], "store_name": "111111111111/ci-deployer"},
-                {"user_name": "backup-agent", "status": "valid", "valid": True, "access_key_id": "AKIABACKUP0000000001",
-                 "key_age_days": 20.0, "drift": []},
-                {"user_name": "legacy", "status": "missing", "valid": False, "reason": "no stored credential",
-                 "drift": ["key AKIALEGACY0000000001 (Active) is not in the store"]},
-            ]),
-            item(CHINA, failed=True, msg="could not assume the role"),
-        ]},
-        "info": {"results": [
-            item(PROD, users=[
-                {"user_name": "ci-deployer", "keys": [key("AKIANEW0000000000001", 0.0, managed=True,
-                                                          last_used={"date": "2026-04-30T10:00:00Z", "service": "sts",
-                                                                     "region": "us-east-1"},
-                                                          secret_access_key=SECRET)]},
-                {"user_name": "backup-agent", "keys": [key("AKIABACKUP0000000001", 20.0, managed=True),
-                                                       key("AKIABACKUPOLD0000001", 45.0, "Inactive", managed=True)]},
-                {"user_name": "legacy", "keys": [key("AKIALEGACY0000000001", 130.4, managed=False,
-                                                     last_used={"date": None, "service": None, "region": None})]},
-            ]),
-            item(CHINA, failed=True, msg="could not assume the role"),
-        ]},
-    }
-
-
-@pytest.fixture
-def report() -> t.Dict[str, t.Any]:
-    return _report.build_report(rotation_steps(), kind="rotation", name="nightly", generated_at=NOW)
-
-
-def users_of(report: t.Mapping[str, t.Any]) -> t.Dict[str, t.Dict[str, t.Any]]:
-    return {u["user_name"]: u for target in report["targets"] for u in target["users"]}
+from ansible_collections.keyturn.aws.plugins.plugin_utils import _report, _report_html, _report_schema
+from report_steps import NOW, PROD, SECRET, all_text, item, key, rotation_steps, users_of
 
 
 # -- policy -----------------------------------------------------------------------------------------------------------
@@ -120,7 +44,7 @@ def test_age_buckets() -> None:
 
 # -- building ---------------------------------------------------------------------------------------------------------
 def test_build_merges_steps_per_target_and_user(report: t.Dict[str, t.Any]) -> None:
-    assert report["format"] == _report.FORMAT and report["kind"] == "rotation" and report["name"] == "nightly"
+    assert report["format"] == _report_schema.FORMAT and report["kind"] == "rotation" and report["name"] == "nightly"
     assert report["generated_at"] == NOW and report["check_mode"] is False
     prod, china = report["targets"]
     assert (prod["name"], prod["account_id"], prod["partition"], prod["region"]) == \
@@ -191,7 +115,7 @@ def test_discovery_without_users_lists_what_info_found() -> None:
 def test_check_mode_is_labelled_a_plan() -> None:
     built = _report.build_report(rotation_steps(), check_mode=True, generated_at=NOW)
     assert built["check_mode"] is True and "plan" in built["title"] and "1 to rotate" in built["headline"]
-    page = _report.render_html(built)
+    page = _report_html.render_html(built)
     assert "Plan only (check mode)" in page and "would be rotated" in page and "Planned action" in page
 
 
@@ -202,89 +126,19 @@ def test_bad_kind_or_step_is_refused() -> None:
         _report.build_report({"rotate_now": []})
 
 
-# -- never a secret ---------------------------------------------------------------------------------------------------
-def _all_text(report: t.Mapping[str, t.Any]) -> str:
-    return json.dumps(report) + _report.render_json(report) + _report.render_html(report)
-
-
-def test_no_secret_passes_through(report: t.Dict[str, t.Any]) -> None:
-    text = _all_text(report)
-    for secret in (SECRET, SESSION_TOKEN, EXTERNAL_ID, "AKIAADMIN00000000001"):
-        assert secret not in text
-    for field in ("secret_access_key", "secret_key", "session_token", "external_id", "aws", "assume_role"):
-        assert f'"{field}":' not in text
-    assert "leaked [redacted] here" in users_of(report)["legacy"]["reason"]
-
-
-def test_sanitize_drops_unknown_fields_of_built_data(report: t.Dict[str, t.Any]) -> None:
-    tampered = json.loads(json.dumps(report))
-    tampered["secret_access_key"] = SECRET
-    tampered["targets"][0]["aws"] = {"secret_key": SECRET}
-    tampered["targets"][0]["users"][0]["secret_access_key"] = SECRET
-    tampered["targets"][0]["users"][0]["keys"][0]["SecretAccessKey"] = SECRET
-    tampered["targets"][0]["users"][0]["keys"][0]["last_used"]["token"] = SESSION_TOKEN
-    tampered["summary"]["password"] = 7
-    tampered["targets"][0]["users"][0]["age_days"] = {"nested": SECRET}  # wrong type: dropped, not stringified
-    tampered["targets"][0]["users"][0]["drift"] = [f"drift with {SECRET}", {"x": SECRET}]
-    tampered["targets"][0]["users"][0]["keys"][0]["age_days"] = float("nan")
-    clean = _report.ensure_report(tampered)
-    assert SECRET not in _all_text(clean) and SESSION_TOKEN not in _all_text(clean)
-    assert "password" not in clean["summary"]
-    assert clean["targets"][0]["users"][0]["age_days"] is None
-    assert clean["targets"][0]["users"][0]["drift"] == ["drift with [redacted]"]
-    assert clean["targets"][0]["users"][0]["keys"][0]["age_days"] is None
-    stripped = json.loads(json.dumps(report))
-    assert _report.sanitize_report(stripped) == report  # clean data passes unchanged
-
-
-def test_scrub_only_touches_secret_shaped_tokens() -> None:
-    assert _report.scrub(f"a {SECRET} b") == "a [redacted] b"
-    assert _report.scrub("AKIAIOSFODNN7EXAMPLE and arn:aws:iam::111111111111:user/ci") == \
-        "AKIAIOSFODNN7EXAMPLE and arn:aws:iam::111111111111:user/ci"
-    assert _report.scrub("x" * 41) == "x" * 41  # part of a longer token
-
-
-# -- rendering --------------------------------------------------------------------------------------------------------
-def test_json_is_stable_and_round_trips(report: t.Dict[str, t.Any]) -> None:
-    text = _report.render_json(report)
-    assert text.endswith("\n") and json.loads(text) == report
-    assert text == _report.render_json(json.loads(text))
-
-
-def test_html_escapes_everything() -> None:
-    evil = {"name": "<b>prod</b> & \"co\"", "account_id": "111111111111", "region": "us-east-1",
-            "users": ["<script>alert(1)</script>"]}
-    steps = {"rotate": [item(evil, users=[{"user_name": "<script>alert(1)</script>", "action": "failed",
-                                           "reason": "\"><img src=x onerror=alert(2)>"}])]}
-    page = _report.render_html(_report.build_report(steps, name="</title><script>x</script>", generated_at=NOW))
-    assert "<script" not in page and "<img" not in page and "<b>prod" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
-    assert "&lt;b&gt;prod&lt;/b&gt; &amp; &quot;co&quot;" in page
-
-
-def test_html_colours_ages_by_policy(report: t.Dict[str, t.Any]) -> None:
-    page = _report.render_html(report)
-    rows = {m.group(2): m.group(1) for m in re.finditer(r'<tr class="([^"]*)">.*?<code>([A-Z0-9]+)</code>', page)}
-    assert "ok" in rows["AKIANEW0000000000001"].split()
-    assert "due-soon" in rows["AKIABACKUP0000000001"].split()
-    assert "overdue" in rows["AKIALEGACY0000000001"].split()
-    assert "inactive" in rows["AKIABACKUPOLD0000001"].split()
-    assert 'class="age age-overdue"' in page and 'class="age age-due-soon"' in page and 'class="age age-ok"' in page
-
-
-def test_html_is_self_contained_with_chart_and_header(report: t.Dict[str, t.Any]) -> None:
-    page = _report.render_html(report)
-    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
-    assert not re.search(r"<(script|link|img|iframe)\b", page) and "http://" not in page.replace(
-        "http://www.w3.org/2000/svg", "")
-    assert "Content-Security-Policy" in page and "default-src 'none'" in page
-    assert page.count('class="bar bar-') == 4 and "0-30 d" in page and "90+ d" in page
-    assert "Access key rotation report" in page and _report.headline(report) .replace("'", "&#x27;") in page
-    assert "never" in page and "2026-04-30 10:00</span>" in page  # last used
-    assert "UTC &middot; sts &middot; us-east-1" in page
-    assert "via arn:aws-cn:iam::222222222222:role/keyturn" in page
-    assert "not reached (see the error above)" in page
+@pytest.mark.parametrize("region,partition", [
+    ("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-east-1", "aws-us-gov"), ("us-iso-east-1", "aws-iso"),
+    ("nowhere-1", None),
+])
+def test_a_target_without_results_takes_its_partition_from_botocore(region: str, partition: t.Optional[str]) -> None:
+    """A target whose task failed before any module said its partition: botocore's partition data of its region
+    (:mod:`_partitions`), for every partition botocore knows; never guessed from the region's prefix."""
+    target = {"name": "t", "account_id": "555555555555", "region": region, "users": ["app"]}
+    built = _report.build_report({"rotate": [item(target, failed=True, msg="could not assume the role")]},
+                                 generated_at=NOW)
+    (only,) = built["targets"]
+    assert only["partition"] == partition and only["error"] == "rotate: could not assume the role"
+    assert built["summary"]["accounts"] == 1
 
 
 # -- filters ----------------------------------------------------------------------------------------------------------
@@ -295,7 +149,7 @@ def test_filters() -> None:
     built = filters["access_key_report"](rotation_steps(), kind="rotation", generated_at=NOW)
     assert built == _report.build_report(rotation_steps(), generated_at=NOW)
     assert json.loads(filters["access_key_report_json"](built)) == built
-    assert filters["access_key_report_html"](built) == _report.render_html(built)
+    assert filters["access_key_report_html"](built) == _report_html.render_html(built)
     # Raw step results are accepted too.
     assert json.loads(filters["access_key_report_json"](rotation_steps(), generated_at=NOW)) == built
     with pytest.raises(AnsibleFilterError, match="expected report data"):
@@ -320,7 +174,7 @@ def test_estate_merges_targets_and_keeps_the_user_entry_that_did_most(report: t.
     assert estate["summary"]["failed"] == 1 and estate["summary"]["errors"] == 1
     assert sorted(estate["problems"]) == sorted(report["problems"])
     assert sum(b["count"] for b in estate["age_buckets"]) == sum(b["count"] for b in report["age_buckets"])
-    assert SECRET not in _all_text(estate)
+    assert SECRET not in all_text(estate)
     # order does not matter
     again = _report.merge_reports([report, _slice_report(False)], name="estate", generated_at=NOW)
     assert again == estate
@@ -355,7 +209,7 @@ def test_last_use_by_keyturns_own_verification_is_told_apart():
     users = {u["user_name"]: u for u in data["targets"][0]["users"]}
     assert users["app"]["keys"][0]["last_used"]["by_keyturn"] is True
     assert users["busy"]["keys"][0]["last_used"].get("by_keyturn") is None  # used by an application (S3)
-    page = _report.render_html(data)
+    page = _report_html.render_html(data)
     assert page.count("keyturn's own verification; no use by others since") == 1
     assert "last-used data can lag" in page
     late = dict(verified[0], verified_at="2026-04-30T09:00:00Z")  # verified long before: IAM's use is someone else's
