@@ -88,10 +88,8 @@ def check_identity(conn: AwsConnection, expected_account: t.Optional[str]) -> t.
     identity = conn.caller_identity("checking the task's credentials with STS")
     partition = partition_of_arn(identity["arn"])
     if partition != conn.partition:
-        raise PartitionError(
-            f"the task's credentials belong to partition {partition} but region {conn.region} is in "
-            f"{conn.partition}; credentials never work across partitions"
-        )
+        where = f"region {conn.region} is in {conn.partition}"
+        raise PartitionError(f"the task's credentials belong to partition {partition} but {where}; credentials never work across partitions")
     if expected_account and identity["account"] != expected_account:
         raise ValidationError(f"the credentials reach account {identity['account']}, but account_id is {expected_account}")
     return identity
