@@ -104,7 +104,7 @@ def open_audit(path: t.Optional[str], ctx: RunContext) -> AuditLog:
 
 
 def open_task(params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True,
-              store_must_exist: bool = False) -> "TaskEnv":
+              store_must_exist: bool = False) -> TaskEnv:
     """Set up one task, each step failing cleanly before the next: task options, base connection,
     store (with the base identity), ``assume_role``, identity check (STS), audit log."""
     options = task_options(params)
