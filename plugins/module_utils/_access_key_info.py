@@ -16,7 +16,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import recor
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import default_store_name
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, open_task
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import USER_FILTER_OPTION, parse_user_filter, resolve_users
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 
@@ -101,7 +101,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
         if len(set(users)) != len(users):
             raise ValidationError("users lists the same user twice")
     spec = parse_user_filter(params.get("user_filter"))
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")), store_must_exist=not params.get("allow_missing_store"))
+    task = open_task(params, ctx, need_store=bool(params.get("store")), store_must_exist=not params.get("allow_missing_store"))
     selection = None
     if spec is not None:
         names, selection = resolve_users(task, params, spec)

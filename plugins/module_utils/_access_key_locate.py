@@ -21,7 +21,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._options import argume
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, Store, StoreError, validate_record_name
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import default_store_name
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, open_task
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id
 
 PAIR_KIND = "dual_pair"  # the kind of dual_account_swap's pair records
@@ -133,7 +133,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
             raise ValidationError(f"store_name: {exc}")
         if not params.get("store"):
             raise ValidationError("store_name needs the store option (the store that holds the record)")
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")))
+    task = open_task(params, ctx, need_store=bool(params.get("store")))
     if params.get("incident") is not None and not ctx.check_mode:
         log_incident(task, params["incident"], key_id)
     iam = task.conn.client("iam")

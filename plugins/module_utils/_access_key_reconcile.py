@@ -23,8 +23,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
     record_key_id,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner
-from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, rotation_env, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, bind_targets, parse_users
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, open_task, rotation_env, summarize
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id
 
 ARGUMENT_SPEC = argument_spec(
@@ -88,15 +88,15 @@ def import_credential(task: TaskEnv, target: Target, cred: t.Mapping[str, str], 
 
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
-    targets_from(params["users"], params, "000000000000")
+    specs = parse_users(params["users"], params, due_when="invalid")  # bad input fails before any AWS call
     imports = {}
     for item in params.get("import_credentials") or []:
         check_access_key_id(item["access_key_id"], "import_credentials.access_key_id")
         if item["user_name"] in imports:
             raise ValidationError(f"import_credentials lists {item['user_name']} twice")
         imports[item["user_name"]] = item
-    task = TaskEnv(params, ctx)
-    targets = targets_from(params["users"], params, task.account_id, due_when="invalid")
+    task = open_task(params, ctx)
+    targets = bind_targets(specs, task.account_id)
     unknown = set(imports) - {target.user_name for target in targets}
     if unknown:
         raise ValidationError(f"import_credentials names users that are not in users: {sorted(unknown)}")

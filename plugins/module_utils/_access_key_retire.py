@@ -24,7 +24,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import call,
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import default_store_name
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, open_task
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id, check_user_name
 
 TAG_PREFIX = "keyturn:inactive-since:"
@@ -58,7 +58,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     if not 0 <= delay <= MAX_DELETE_AFTER:
         raise ValidationError(f"delete_after must be from 0 to {MAX_DELETE_AFTER} seconds (365 days), got {delay}")
     state = params.get("state") or "inactive"
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")))
+    task = open_task(params, ctx, need_store=bool(params.get("store")))
     iam = task.conn.client("iam")
     user = params.get("user_name")
     if not user:

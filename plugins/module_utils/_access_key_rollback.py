@@ -37,8 +37,8 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
     with_lease,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, StoreError
-from ansible_collections.keyturn.aws.plugins.module_utils._targets import targets_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._targets import bind_targets, parse_users
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, failure_message, open_task, summarize
 
 NEW_KEY_CHOICES = ["deactivate", "delete"]
 
@@ -228,9 +228,9 @@ def check_users(users: t.Any) -> None:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     check_users(params["users"])
-    targets_from(params["users"], params, "000000000000")  # bad input fails before any AWS call
-    task = TaskEnv(params, ctx)
-    targets = targets_from(params["users"], params, task.account_id)
+    specs = parse_users(params["users"], params)  # bad input fails before any AWS call
+    task = open_task(params, ctx)
+    targets = bind_targets(specs, task.account_id)
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
     rollbacks = [UserRollback(env, target, str(params.get("new_key") or "deactivate")) for target in targets]

@@ -11,10 +11,10 @@ from ansible_collections.keyturn.aws.plugins.module_utils._errors import Validat
 from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
-from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, targets_from
+from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, add_selected, bind_targets, parse_selection
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
     USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, rotation_env, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, open_task, rotation_env, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
@@ -101,15 +101,14 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
 
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
-    grace = grace_options(params)
+    overrides = dict(grace_options(params), self_rotate=params.get("self_rotate", False))
     spec = check_selection_input(params)
-    if params.get("users"):
-        targets_from(params["users"], params, "000000000000", **grace)  # bad input fails before any AWS call
-    task = TaskEnv(params, ctx)
+    listed = parse_selection(params, **overrides)  # bad input fails before any AWS call
+    task = open_task(params, ctx)
     users, selection = resolve_users(task, params, spec)
     if not users:
         return nobody(task, selection, {"total": 0})
-    targets = targets_from(users, params, task.account_id, self_rotate=params.get("self_rotate", False), **grace)
+    targets = bind_targets(add_selected(listed, users, params, **overrides), task.account_id)
     out = run_rotations(task, targets, ctx, "rotation")
     if selection is not None:
         out["selection"] = selection

@@ -13,10 +13,10 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import list_
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, has_secret, record_key_id
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError
-from ansible_collections.keyturn.aws.plugins.module_utils._targets import targets_from
+from ansible_collections.keyturn.aws.plugins.module_utils._targets import add_selected, bind_targets, parse_selection
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
     USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, open_task, summarize
 
 ARGUMENT_SPEC = argument_spec(
     {
@@ -85,14 +85,13 @@ def verify_user(task: TaskEnv, target: Target) -> t.Dict[str, t.Any]:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     spec = check_selection_input(params)
-    if params.get("users"):
-        targets_from(params["users"], params, "000000000000")
+    listed = parse_selection(params)  # bad input fails before any AWS call
     # read-only: a file store that does not exist is a wrong path, unless the caller is about to create it
-    task = TaskEnv(params, ctx, store_must_exist=not params.get("allow_missing_store"))
+    task = open_task(params, ctx, store_must_exist=not params.get("allow_missing_store"))
     users, selection = resolve_users(task, params, spec)
     if not users:
         return nobody(task, selection, {"total": 0, "drift": 0})
-    targets = targets_from(users, params, task.account_id)
+    targets = bind_targets(add_selected(listed, users, params), task.account_id)
     task.preflight_store(targets[0].store_name)
     results = task.map(lambda target: verify_user(task, target), targets)
     summary = summarize(results, "status")

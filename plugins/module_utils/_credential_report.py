@@ -33,7 +33,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import RECOR
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import default_store_name
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, open_task
 
 ROOT_ROW = "<root_account>"
 ROOT_SUBJECT = ROOT_ROW
@@ -594,7 +594,7 @@ def posture(params: t.Dict[str, t.Any], ctx: RunContext, task: TaskEnv,
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     _check_params(params)
-    task = TaskEnv(params, ctx, need_store=bool(params.get("store")))
+    task = open_task(params, ctx, need_store=bool(params.get("store")))
     out = posture(params, ctx, task)
     out.pop("_live")
     out.pop("_records")
@@ -605,7 +605,7 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
 
 def run_remediate(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     _check_params(params)
-    task = TaskEnv(params, ctx, need_store=True)
+    task = open_task(params, ctx, need_store=True)
     out = posture(params, ctx, task)
     live: t.Dict[str, t.List[IamKey]] = out.pop("_live")
     records: t.Dict[str, t.Tuple[str, t.Optional[StagedRecord]]] = out.pop("_records") or {}

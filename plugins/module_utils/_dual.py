@@ -48,7 +48,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     waiting_lease,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, default_store_name, policy_from
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, rotation_env
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, open_task, rotation_env
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_user_name
 
 STEPS = ("initialized", "swapped", "rotated_inactive", "none")
@@ -395,7 +395,7 @@ def _public(record: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
 
 def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     pair, users = check_input(params)  # bad input fails before any AWS call
-    task = TaskEnv(params, ctx)
+    task = open_task(params, ctx)
     result = DualSwap(task, params, ctx, pair, users).run()
     if not result.get("failed"):
         result.pop("failed", None)

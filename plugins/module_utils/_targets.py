@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
@@ -66,12 +67,22 @@ def default_store_name(account_id: str, user: str) -> str:
     return f"{account_id}/{user}"
 
 
-def targets_from(users: t.Any, params: t.Mapping[str, t.Any], account_id: str, **policy_overrides: t.Any) -> t.List[Target]:
-    """Normalise ``users`` (names or dicts with per-user overrides) into targets."""
+@dataclasses.dataclass(frozen=True)
+class UserSpec:
+    """One checked entry of ``users``: what a :class:`Target` is before the account is known."""
+
+    user_name: str
+    policy: Policy
+    store_name: t.Optional[str] = None  # given in the entry; else <account_id>/<user_name> once the account is known
+
+
+def parse_users(users: t.Any, params: t.Mapping[str, t.Any], **policy_overrides: t.Any) -> t.List[UserSpec]:
+    """Check and normalise ``users`` (names or dicts with per-user overrides) and the rotation options, with no
+    AWS call and no account id: run before anything else, so bad input fails first."""
     if not isinstance(users, list) or not users:
         raise ValidationError("users must be a non-empty list of IAM user names or dicts with a name key")
     base = policy_from(params, **policy_overrides)
-    targets: t.List[Target] = []
+    specs: t.List[UserSpec] = []
     seen_users: t.Set[str] = set()
     seen_names: t.Set[str] = set()
     for index, item in enumerate(users):
@@ -80,14 +91,47 @@ def targets_from(users: t.Any, params: t.Mapping[str, t.Any], account_id: str, *
         if name in seen_users:
             raise ValidationError(f"user {name} is listed twice in users; list each user once")
         seen_users.add(name)
-        store_name = str(spec.get("store_name") or default_store_name(account_id, name))
-        if store_name in seen_names:
-            raise ValidationError(f"store name {store_name} is used by two users")
-        seen_names.add(store_name)
+        store_name = spec.get("store_name")
+        if store_name is not None:
+            _claim_store_name(seen_names, store_name)
         overrides = {k: spec[k] for k in USER_OVERRIDES if spec.get(k) is not None}
         policy = base if not overrides else policy_from({**params, **overrides}, **policy_overrides)
-        targets.append(Target(user_name=name, store_name=store_name, policy=policy))
+        specs.append(UserSpec(user_name=name, policy=policy, store_name=store_name))
+    return specs
+
+
+def parse_selection(params: t.Mapping[str, t.Any], **policy_overrides: t.Any) -> t.List[UserSpec]:
+    """:func:`parse_users` for the engines that also take a ``user_filter``: the ``users`` entries (none when only
+    a filter is given) and, in any case, the rotation options, checked before any AWS call."""
+    if not params.get("users"):
+        policy_from(params, **policy_overrides)
+        return []
+    return parse_users(params["users"], params, **policy_overrides)
+
+
+def add_selected(specs: t.List[UserSpec], users: t.Sequence[t.Any], params: t.Mapping[str, t.Any],
+                 **policy_overrides: t.Any) -> t.List[UserSpec]:
+    """``specs`` (the checked ``users`` entries) and, after them, the users a ``user_filter`` added
+    (``resolve_users`` returns the entries first, then the names it selected)."""
+    added = list(users[len(specs):])
+    return specs + parse_users(added, params, **policy_overrides) if added else list(specs)
+
+
+def bind_targets(specs: t.Sequence[UserSpec], account_id: str) -> t.List[Target]:
+    """The targets of ``specs`` in ``account_id``: default store names filled in, each used once."""
+    seen_names: t.Set[str] = set()
+    targets: t.List[Target] = []
+    for spec in specs:
+        store_name = spec.store_name or default_store_name(account_id, spec.user_name)
+        _claim_store_name(seen_names, store_name)
+        targets.append(Target(user_name=spec.user_name, store_name=store_name, policy=spec.policy))
     return targets
+
+
+def _claim_store_name(seen: t.Set[str], store_name: str) -> None:
+    if store_name in seen:
+        raise ValidationError(f"store name {store_name} is used by two users")
+    seen.add(store_name)
 
 
 def _user_spec(item: t.Any, index: int) -> t.Dict[str, t.Any]:

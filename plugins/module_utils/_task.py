@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import threading
 import time
 import typing as t
@@ -50,46 +51,91 @@ def open_store(spec: t.Mapping[str, t.Any], base: t.Optional[AwsConnection], ctx
         raise ValidationError(str(exc))
 
 
-class TaskEnv:
-    """Connections, identity, store and audit log of one task."""
+@dataclasses.dataclass(frozen=True)
+class TaskOptions:
+    """The task options of TASK_SPEC, checked and with their defaults (no AWS call needed)."""
 
-    def __init__(self, params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True,
-                 store_must_exist: bool = False) -> None:
-        concurrency = int(params["concurrency"] if params.get("concurrency") is not None else TASK_SPEC["concurrency"]["default"])
-        if not 1 <= concurrency <= 64:
-            raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
+    concurrency: int
+    account_id: t.Optional[str]
+    audit_log: t.Optional[str]
+    lock_timeout: float
+
+
+def task_options(params: t.Mapping[str, t.Any]) -> TaskOptions:
+    """Step 1 of :func:`open_task`: check the task options before any connection is made."""
+    concurrency = int(params["concurrency"] if params.get("concurrency") is not None else TASK_SPEC["concurrency"]["default"])
+    if not 1 <= concurrency <= 64:
+        raise ValidationError(f"concurrency must be between 1 and 64, got {concurrency}")
+    expected = params.get("account_id")
+    if expected is not None:
+        check_account_id(expected)
+    lock_timeout = params.get("lock_timeout")
+    seconds = float(TASK_SPEC["lock_timeout"]["default"] if lock_timeout is None else lock_timeout)
+    if seconds < 0:
+        raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
+    return TaskOptions(concurrency=concurrency, account_id=expected, audit_log=params.get("audit_log"),
+                       lock_timeout=seconds)
+
+
+def connect(params: t.Mapping[str, t.Any], options: TaskOptions) -> AwsConnection:
+    """Step 2: the task's base connection (before ``assume_role``), with a pool for ``concurrency`` users."""
+    return AwsConnection(connection_params(params), max_pool=options.concurrency * 2 + 4)
+
+
+def check_identity(conn: AwsConnection, expected_account: t.Optional[str]) -> t.Dict[str, str]:
+    """Step 4: who the task's credentials are (STS), in the region's partition and, when ``account_id`` is
+    given, in that account."""
+    identity = conn.caller_identity("checking the task's credentials with STS")
+    partition = partition_of_arn(identity["arn"])
+    if partition != conn.partition:
+        where = f"region {conn.region} is in {conn.partition}"
+        raise PartitionError(f"the task's credentials belong to partition {partition} but {where}; credentials never work across partitions")
+    if expected_account and identity["account"] != expected_account:
+        raise ValidationError(f"the credentials reach account {identity['account']}, but account_id is {expected_account}")
+    return identity
+
+
+def open_audit(path: t.Optional[str], ctx: RunContext) -> AuditLog:
+    """Step 5: the task's audit log (``audit_log``; none when unset)."""
+    try:
+        return AuditLog(path, actor=ctx.actor, job_id=ctx.job_id)
+    except OSError as exc:
+        raise ValidationError(str(exc))
+
+
+def open_task(params: t.Mapping[str, t.Any], ctx: RunContext, *, need_store: bool = True,
+              store_must_exist: bool = False) -> TaskEnv:
+    """Set up one task, each step failing cleanly before the next: task options, base connection,
+    store (with the base identity), ``assume_role``, identity check (STS), audit log."""
+    options = task_options(params)
+    base = connect(params, options)
+    store = open_store(params["store"], base, ctx, must_exist=store_must_exist) if need_store else None
+    conn = base.assumed()
+    identity = check_identity(conn, options.account_id)
+    audit = open_audit(options.audit_log, ctx)
+    return TaskEnv(ctx, base=base, conn=conn, store=store, identity=identity, audit=audit,
+                   concurrency=options.concurrency, lock_timeout=options.lock_timeout)
+
+
+class TaskEnv:
+    """Connections, identity, store and audit log of one task (built by :func:`open_task`)."""
+
+    def __init__(self, ctx: RunContext, *, base: AwsConnection, conn: AwsConnection, store: t.Optional[Store],
+                 identity: t.Mapping[str, str], audit: AuditLog, concurrency: int, lock_timeout: float,
+                 run_id: t.Optional[str] = None) -> None:
         self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
         self._holder = threading.local()  # .slot: this thread holds one of the slots
-        expected = params.get("account_id")
-        if expected is not None:
-            check_account_id(expected)
         self.ctx = ctx
-        self.base = AwsConnection(connection_params(params), max_pool=concurrency * 2 + 4)
-        self.store: t.Optional[Store] = (open_store(params["store"], self.base, ctx, must_exist=store_must_exist)
-                                         if need_store else None)
-        self.conn = self.base.assumed()
-        identity = self.conn.caller_identity("checking the task's credentials with STS")
-        partition = partition_of_arn(identity["arn"])
-        if partition != self.conn.partition:
-            raise PartitionError(
-                f"the task's credentials belong to partition {partition} but region {self.conn.region} is in "
-                f"{self.conn.partition}; credentials never work across partitions"
-            )
-        if expected and identity["account"] != expected:
-            raise ValidationError(f"the credentials reach account {identity['account']}, but account_id is {expected}")
-        self.identity = identity
+        self.base = base
+        self.store = store
+        self.conn = conn
+        self.identity = dict(identity)
         self.account_id = identity["account"]
-        self.partition = partition
-        self.run_id = uuid.uuid4().hex
-        try:
-            self.audit = AuditLog(params.get("audit_log"), actor=ctx.actor, job_id=ctx.job_id)
-        except OSError as exc:
-            raise ValidationError(str(exc))
-        lock_timeout = params.get("lock_timeout")
-        self.lock_timeout = float(TASK_SPEC["lock_timeout"]["default"] if lock_timeout is None else lock_timeout)
-        if self.lock_timeout < 0:
-            raise ValidationError(f"lock_timeout must be 0 or more seconds, got {lock_timeout}")
+        self.partition = partition_of_arn(identity["arn"])
+        self.run_id = run_id or uuid.uuid4().hex
+        self.audit = audit
+        self.lock_timeout = lock_timeout
 
     def account_alias(self) -> t.Optional[str]:
         """The account's IAM alias (``ListAccountAliases``, read once per task), as privileged-access managers

@@ -35,7 +35,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._errors import (
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner, validate_record_name
-from ansible_collections.keyturn.aws.plugins.module_utils._task import STORE_OPTION, TaskEnv
+from ansible_collections.keyturn.aws.plugins.module_utils._task import STORE_OPTION, open_task
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_codes import code_at, issue_code
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_ledger import CodeLedger
 from ansible_collections.keyturn.aws.plugins.module_utils._totp_parse import TotpSpec
@@ -135,8 +135,8 @@ class Enrolment:
                 CodeLedger(self.ledger_path).check_path()
             except TotpError as exc:
                 raise ValidationError(f"ledger_path: {exc}") from None
-        self.task = TaskEnv(params, ctx)
-        if self.task.store is None:  # pragma: no cover - TaskEnv opens the store by default
+        self.task = open_task(params, ctx)
+        if self.task.store is None:  # pragma: no cover - open_task opens the store by default
             raise KeyturnError("the task's store was not opened")
         self.store = self.task.store
         self.account_id = self.task.account_id

@@ -27,6 +27,6 @@ def test_run_refuses_before_any_aws_call(monkeypatch):
     def no_task(*_args, **_kwargs):
         raise AssertionError("TaskEnv must not be built for bad input")
 
-    monkeypatch.setattr(_access_key_info, "TaskEnv", no_task)
+    monkeypatch.setattr(_access_key_info, "open_task", no_task)
     with pytest.raises(ValidationError, match="got 'home/'"):
         _access_key_info.run({"path_prefix": "home/", "max_age_days": 90}, RunContext())

@@ -401,7 +401,7 @@ def test_check_input_accepts_a_good_pair():
 def test_run_validates_then_drops_the_failed_flag(monkeypatch, aws, store, audit, sleeper):
     seed_pair(store, pair_record())
     aws.list_keys(BLUE, (B1, "Active", days_ago(10))).list_keys(GREEN, (G1, "Active", days_ago(20)))
-    monkeypatch.setattr(_dual, "TaskEnv", lambda p, ctx: FakeTask(aws, store, audit, sleeper))
+    monkeypatch.setattr(_dual, "open_task", lambda p, ctx: FakeTask(aws, store, audit, sleeper))
     result = _dual.run(params(), RunContext())
     aws.done()
     assert result["step"] == "none" and "failed" not in result
@@ -460,7 +460,7 @@ def test_rotation_warnings_reach_the_task(swap, aws, store):
 def test_run_keeps_the_failed_flag_of_a_failed_step(monkeypatch, aws, store, audit, sleeper):
     seed_pair(store, pair_record())
     aws.list_keys(BLUE, (B1, "Active", days_ago(100))).list_keys(GREEN, (G1, "Active", days_ago(20))).refused()
-    monkeypatch.setattr(_dual, "TaskEnv", lambda p, ctx: FakeTask(aws, store, audit, sleeper))
+    monkeypatch.setattr(_dual, "open_task", lambda p, ctx: FakeTask(aws, store, audit, sleeper))
     result = _dual.run(params(verify_timeout=0), RunContext())
     aws.done()
     assert result["failed"] is True and result["step"] == "swapped"

@@ -9,7 +9,15 @@ import pytest
 from ansible.module_utils._internal._datatag import AnsibleTagHelper
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyturn.aws.plugins.module_utils._targets import MAX_AGE_DAYS, policy_from, targets_from
+from ansible_collections.keyturn.aws.plugins.module_utils._targets import (
+    MAX_AGE_DAYS,
+    UserSpec,
+    add_selected,
+    bind_targets,
+    parse_selection,
+    parse_users,
+    policy_from,
+)
 
 try:
     from ansible._internal._datatag._tags import Origin
@@ -17,6 +25,11 @@ except ImportError:  # pragma: no cover - older ansible-core without data taggin
     Origin = None
 
 ACCOUNT = "123456789012"
+
+
+def targets_from(users, params, account_id):
+    """Check ``users`` (no account needed), then bind them to the account, as the engines do."""
+    return bind_targets(parse_users(users, params), account_id)
 
 
 def tagged(value):
@@ -101,3 +114,91 @@ def test_ranges(params, message):
     with pytest.raises(ValidationError) as caught:
         policy_from(params)
     assert caught.value.msg == message
+
+
+# -- the split: parse_users (no account, no AWS) then bind_targets (the account) -------------------------
+
+def test_parse_users_needs_no_account():
+    specs = parse_users(["alice", {"name": "bob", "store_name": "x/bob", "max_age_days": 7}], {"max_age_days": 90},
+                        self_rotate=True)
+    assert [(s.user_name, s.store_name, s.policy.max_age_days, s.policy.self_rotate) for s in specs] == [
+        ("alice", None, 90, True), ("bob", "x/bob", 7, True)]
+    assert all(isinstance(spec, UserSpec) for spec in specs)
+
+
+@pytest.mark.parametrize("users, message", [
+    ([], "users must be a non-empty list of IAM user names or dicts with a name key"),
+    (None, "users must be a non-empty list of IAM user names or dicts with a name key"),
+    ("alice", "users must be a non-empty list of IAM user names or dicts with a name key"),
+    (["alice", "bob", "alice"], "user alice is listed twice in users; list each user once"),
+    ([{"name": "a", "store_name": "s"}, {"name": "b", "store_name": "s"}], "store name s is used by two users"),
+    ([{"name": "a", "colour": "red"}], "users[0] has unknown keys ['colour']; accepted: name, store_name, max_age_days, "
+                                       "force, retire, unmanaged_keys"),
+    ([{"max_age_days": 3}], "users[0] has no name"),
+    (["bad name!"], "users[0] 'bad name!' is not a valid IAM user name (1-64 characters"),
+])
+def test_parse_users_refuses_bad_entries(users, message):
+    with pytest.raises(ValidationError) as caught:
+        parse_users(users, {})
+    assert caught.value.msg.startswith(message)
+
+
+def test_parse_users_checks_the_options_first():
+    with pytest.raises(ValidationError, match="verify_successes must be between 1 and 10, got 0"):
+        parse_users(["bad name!"], {"verify_successes": 0})
+
+
+def test_the_first_bad_entry_wins_in_list_order():
+    with pytest.raises(ValidationError, match="store name s is used by two users"):
+        parse_users([{"name": "a", "store_name": "s"}, {"name": "b", "store_name": "s"}, 5], {})
+    with pytest.raises(ValidationError, match=r"users\[1\] must be an IAM user name"):
+        parse_users([{"name": "a", "store_name": "s"}, 5, {"name": "b", "store_name": "s"}], {})
+
+
+def test_an_explicit_store_name_like_a_default_is_not_a_clash_before_the_account_is_known():
+    # the former validation pass bound the users to account 000000000000 and refused this input
+    users = ["alice", {"name": "bob", "store_name": "000000000000/alice"}]
+    assert [t.store_name for t in bind_targets(parse_users(users, {}), ACCOUNT)] == [f"{ACCOUNT}/alice", "000000000000/alice"]
+
+
+def test_bind_targets_fills_default_store_names_and_refuses_a_clash():
+    specs = parse_users(["alice", {"name": "bob", "store_name": f"{ACCOUNT}/alice"}], {})
+    with pytest.raises(ValidationError) as caught:
+        bind_targets(specs, ACCOUNT)
+    assert caught.value.msg == f"store name {ACCOUNT}/alice is used by two users"
+    targets = bind_targets(specs, "210987654321")
+    assert [(t.user_name, t.store_name) for t in targets] == [("alice", "210987654321/alice"), ("bob", f"{ACCOUNT}/alice")]
+    assert targets[0].policy is specs[0].policy
+
+
+def test_bind_targets_binds_the_same_specs_to_any_account():
+    specs = parse_users(["alice"], {})
+    assert bind_targets(specs, ACCOUNT)[0].store_name == f"{ACCOUNT}/alice"
+    assert bind_targets(specs, "210987654321")[0].store_name == "210987654321/alice"
+
+
+def test_parse_selection_without_users_still_checks_the_options():
+    assert parse_selection({"users": None, "user_filter": {"tags": {"team": "x"}}}) == []
+    assert parse_selection({"users": []}) == []
+    with pytest.raises(ValidationError) as caught:
+        parse_selection({"users": None, "max_age_days": -1})
+    assert caught.value.msg == "max_age_days must be 0 or more (0 rotates every run), got -1"
+
+
+def test_parse_selection_with_users_parses_them():
+    specs = parse_selection({"users": ["alice", {"name": "bob", "force": True}]}, self_rotate=True)
+    assert [(s.user_name, s.policy.force, s.policy.self_rotate) for s in specs] == [("alice", False, True), ("bob", True, True)]
+    with pytest.raises(ValidationError, match="listed twice"):
+        parse_selection({"users": ["a", "a"]})
+
+
+def test_add_selected_appends_the_users_a_filter_chose():
+    listed = parse_users([{"name": "alice", "store_name": "s/alice", "force": True}], {"max_age_days": 30})
+    specs = add_selected(listed, [{"name": "alice", "store_name": "s/alice", "force": True}, "bob", "carol"],
+                         {"max_age_days": 30})
+    assert specs[0] is listed[0]
+    assert [(s.user_name, s.store_name, s.policy.max_age_days, s.policy.force) for s in specs] == [
+        ("alice", "s/alice", 30, True), ("bob", None, 30, False), ("carol", None, 30, False)]
+    assert add_selected(listed, [listed[0]], {}) == listed
+    assert add_selected([], ["bob"], {}, self_rotate=True)[0].policy.self_rotate is True
+    assert add_selected([], [], {}) == []
