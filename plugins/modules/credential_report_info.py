@@ -50,37 +50,6 @@ options:
     description: CIS 1.14 threshold. An active key this many days old or older fails.
     type: int
     default: 90
-  store:
-    description:
-      - The store to compare with (adds the C(keyturn.unmanaged) and C(keyturn.store_drift) controls). Records are
-        looked up under their default names C(<account_id>/<user_name>).
-    type: dict
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description:
-          - Type C(file) only. How many previous encrypted versions of the store file are kept as
-            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
-        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str
@@ -97,6 +66,7 @@ notes:
     C(iam:ListVirtualMFADevices), C(iam:ListAccessKeys), plus read access to the store."
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.store.optional
 attributes:
   check_mode:
     support: full
