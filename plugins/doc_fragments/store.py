@@ -69,15 +69,15 @@ options:
     type: dict
     suboptions:
       type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
+        description: C(file) (the default), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
         type: str
         choices: [file, secretsmanager, ssm]
         default: file
       path:
-        description: Path of the vault-encrypted store file (type C(file); required there).
+        description: The vault-encrypted store file; type C(file) needs it.
         type: str
       vault_id:
-        description: Vault ID whose secret encrypts the file (type C(file)); default the first loaded secret.
+        description: Vault ID of the secret that decrypts the file (type C(file)); default the first loaded secret.
         type: str
       prefix:
         description: Name prefix of the records (Secrets Manager and SSM).

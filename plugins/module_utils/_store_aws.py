@@ -26,14 +26,7 @@ except ImportError:  # pragma: no cover - reported when the store is built
     HAS_BOTOCORE = False
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
-    LEASE_SUFFIX,
-    Store,
-    StoreError,
-    aws_store_error,
-    check_owner,
-    check_ttl,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import LEASE_SUFFIX, Store, StoreError, aws_store_error, check_owner, check_ttl
 
 
 def _now() -> float:

@@ -113,13 +113,8 @@ class SsmStore(AwsStore, kind="ssm", default_prefix="/keyturn/", name_max=PARAME
 
     def _get(self, param: str, decrypt: bool = True) -> t.Optional[t.Tuple[int, dict]]:
         """(version, parsed JSON object) of ``param`` (may carry a ``:version`` selector), None when absent."""
-        response, code = self._call(
-            "GetParameter",
-            param,
-            handle=("ParameterNotFound", "ParameterVersionNotFound"),
-            Name=param,
-            WithDecryption=decrypt,
-        )
+        response, code = self._call("GetParameter", param, handle=("ParameterNotFound", "ParameterVersionNotFound"),
+                                    Name=param, WithDecryption=decrypt)
         if code:
             return None
         parameter = response.get("Parameter") or {}

@@ -38,13 +38,6 @@ options:
     description: Read each key's last use (one C(GetAccessKeyLastUsed) call per key).
     type: bool
     default: true
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users described in parallel (1 to 64).
-    type: int
-    default: 10
   allow_missing_store:
     description:
       - With a C(file) store, a store file that does not exist is an error (a wrong I(store.path)) unless this is
@@ -55,14 +48,9 @@ options:
 extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store.optional
+  - keyturn.aws.task.parallel
   - keyturn.aws.user_filter
-attributes:
-  check_mode:
-    support: full
-    description: Read-only in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - keyturn.aws.attributes.read_only
 """
 
 EXAMPLES = r"""

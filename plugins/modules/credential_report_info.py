@@ -50,13 +50,6 @@ options:
     description: CIS 1.14 threshold. An active key this many days old or older fails.
     type: int
     default: 90
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users whose keys and records are read in parallel (1 to 64).
-    type: int
-    default: 10
 notes:
   - "What keyturn cannot see: IAM records last use only for successful signed requests, with a delay of up to about
     4 hours, and only since 2015-04-22 (keys) and 2014-10-20 (passwords); the report is a snapshot of its generation
@@ -67,13 +60,8 @@ notes:
 extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store.optional
-attributes:
-  check_mode:
-    support: full
-    description: Read-only in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - keyturn.aws.task.parallel
+  - keyturn.aws.attributes.read_only
 """
 
 EXAMPLES = r"""

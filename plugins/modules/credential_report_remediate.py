@@ -49,13 +49,6 @@ options:
   store:
     # The option of the keyturn.aws.store.optional fragment, required here.
     required: true
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users read in parallel (1 to 64).
-    type: int
-    default: 10
   audit_log:
     description: Append a JSON line per deactivation to this file (mode 0600). Never contains a secret.
     type: path
@@ -65,6 +58,7 @@ notes:
 extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store.optional
+  - keyturn.aws.task.parallel
 attributes:
   check_mode:
     support: full
