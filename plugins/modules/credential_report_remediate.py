@@ -19,7 +19,8 @@ description:
   - The plan comes from live IAM data (C(ListAccessKeys), C(GetAccessKeyLastUsed)) of the users the report flags,
     not from the report, which can be up to 4 hours old. Check mode returns that plan (RV(plan)) and changes nothing;
     the real run deactivates exactly the planned keys. With C(--diff), each key's status before and after.
-  - O(store) is required (records C(<account_id>/<user_name>)): without it no key can be proven unmanaged or current.
+  - O(store) is required (records C(<account_id>/<user_name>)), because without it no key can be proven unmanaged or
+    current.
   - Each deactivation is an audit event (O(audit_log)); never a secret.
 author:
   - keyturn.aws developers (@keyturn)
