@@ -5,19 +5,12 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Rotation policy options of the modules that issue new access keys (rotate, dual swap)."""
+    """Options of the modules that issue new access keys (rotate, dual swap, reconcile)."""
 
+    # How a new key is issued, verified and the old one retired: access_key_rotate, dual_account_swap and
+    # access_key_reconcile.
     DOCUMENTATION = r"""
 options:
-  max_age_days:
-    description:
-      - A key is due for rotation once it is this many days old (0 rotates on every run).
-    type: int
-    default: 90
-  force:
-    description: Rotate even when the key is not due.
-    type: bool
-    default: false
   retire:
     description:
       - What happens to the old key once the new one is verified and promoted.
@@ -27,7 +20,7 @@ options:
     default: delete
   unmanaged_keys:
     description:
-      - What to do with an Active key of the user that the store does not know, when a rotation is due.
+      - What to do with an Active key of the user that the store does not know, when a new key is to be issued.
       - C(fail) (default) fails that user with a message saying how to onboard the key; the key is never deleted
         silently. C(deactivate) sets it Inactive; C(delete) deletes it.
     type: str
@@ -46,6 +39,20 @@ options:
     default: 60
   confirm_retired:
     description: After retiring the old key, poll STS until it is refused (up to I(verify_timeout)) and report it.
+    type: bool
+    default: false
+"""
+
+    # When a key is due: access_key_rotate (dual_account_swap words both options for a pair in its own docs).
+    DUE = r"""
+options:
+  max_age_days:
+    description:
+      - A key is due for rotation once it is this many days old (0 rotates on every run).
+    type: int
+    default: 90
+  force:
+    description: Rotate even when the key is not due.
     type: bool
     default: false
 """

@@ -55,6 +55,46 @@ options:
         type: int
 """
 
+    # keyturn.aws.store.optional: the modules that only read a store, to compare with it or to search it
+    # (access_key_info, access_key_locate, access_key_retire, credential_report_info, credential_report_remediate).
+    # Optional; a module that needs the store sets "required: true" on its own store entry (ansible merges a
+    # module's keys of an option over the fragment's). What the store adds to a result is in the module's description.
+    OPTIONAL = r"""
+options:
+  store:
+    description:
+      - The store to read, with the same keys as the I(store) option of M(keyturn.aws.access_key_rotate). This
+        module never writes to it.
+      - Records are looked up under their default names C(<account_id>/<user_name>) unless the module says otherwise.
+    type: dict
+    suboptions:
+      type:
+        description: C(file) (the default), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
+        type: str
+        choices: [file, secretsmanager, ssm]
+        default: file
+      path:
+        description: The vault-encrypted store file; type C(file) needs it.
+        type: str
+      vault_id:
+        description: Vault ID of the secret that decrypts the file (type C(file)); default the first loaded secret.
+        type: str
+      prefix:
+        description: Name prefix of the records (Secrets Manager and SSM).
+        type: str
+      region:
+        description: Region of the Secrets Manager or SSM store (default the task's I(region)), reached with the base
+          credentials (before I(assume_role)).
+        type: str
+      kms_key_id:
+        description: KMS key of the Secrets Manager or SSM store (used by the modules that write it).
+        type: str
+      backups:
+        description: Previous versions of a C(file) store kept on writes (see M(keyturn.aws.access_key_rotate)); this
+          module only reads the store, so it has no effect here.
+        type: int
+"""
+
     # Lookups: the same option, optional and settable from variables.
     PLUGINS = r"""
 options:

@@ -24,3 +24,16 @@ options:
     type: int
     default: 300
 """
+
+    # keyturn.aws.task.parallel: modules that read many users at once without record locks (access_key_info,
+    # credential_report_info, credential_report_remediate).
+    PARALLEL = r"""
+options:
+  concurrency:
+    description: Users read in parallel (1 to 64).
+    type: int
+    default: 10
+  account_id:
+    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
+    type: str
+"""

@@ -79,6 +79,34 @@ def read_section(text: str, section: str) -> t.Optional[t.Dict[str, str]]:
     return values
 
 
+def set_keys(lines: t.Sequence[str], values: t.Mapping[str, str], remove: t.Iterable[str],
+             key_of: t.Callable[[str], t.Optional[str]],
+             render: t.Callable[[t.Optional[str], str, str], str]) -> t.List[str]:
+    """``lines`` (of one INI section or an env file) with ``values`` set and the keys in ``remove`` dropped.
+
+    A key's first line is rewritten in place (``render(line, key, value)``), its repeats and the removed keys are
+    dropped, other lines are kept in order, and keys not found are appended (``render(None, key, value)``) before the
+    trailing blank lines. ``key_of`` gives the key of a line, None for a comment or anything else.
+    """
+    dropped = set(remove) - set(values)
+    remaining = dict(values)
+    kept: t.List[str] = []
+    for line in lines:
+        key = key_of(line)
+        if key in dropped:
+            continue
+        if key is not None and key in remaining:
+            line = render(line, key, remaining.pop(key))
+        elif key in values:
+            continue  # a repeated key: the first one holds the value
+        kept.append(line)
+    insert_at = len(kept)
+    while insert_at > 0 and not kept[insert_at - 1].strip():
+        insert_at -= 1
+    kept[insert_at:insert_at] = [render(None, key, value) for key, value in remaining.items()]
+    return kept
+
+
 def set_section(text: str, section: str, values: t.Mapping[str, str], remove: t.Iterable[str] = ()) -> str:
     """Return ``text`` with ``values`` set in the first section called ``section`` (created at the end when
     missing) and the keys in ``remove`` dropped from it; other sections, keys, comments and order are kept."""
@@ -91,23 +119,12 @@ def set_section(text: str, section: str, values: t.Mapping[str, str], remove: t.
         lines.extend(f"{key} = {value}" for key, value in values.items())
         return "\n".join(lines) + "\n"
     start, end = spans[0]
-    dropped = set(remove) - set(values)
-    body = []
-    remaining = dict(values)
-    for line in lines[start + 1:end]:
+
+    def key_of(line: str) -> t.Optional[str]:
         match = _KEY.match(line)
-        key = match.group(1) if match else None
-        if key in dropped:
-            continue
-        if key in remaining:
-            line = f"{key} = {remaining.pop(key)}"
-        elif key in values:
-            continue  # a repeated key: the first one holds the value
-        body.append(line)
-    insert_at = len(body)
-    while insert_at > 0 and not body[insert_at - 1].strip():
-        insert_at -= 1
-    body[insert_at:insert_at] = [f"{key} = {value}" for key, value in remaining.items()]
+        return match.group(1) if match else None
+
+    body = set_keys(lines[start + 1:end], values, remove, key_of, lambda line, key, value: f"{key} = {value}")
     new_lines = lines[:start + 1] + body + lines[end:]
     return "\n".join(new_lines) + "\n"
 

@@ -16,6 +16,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._aws_config_file impor
     read_section,
     remove_section,
     section_spans,
+    set_keys,
     set_section,
 )
 
@@ -127,23 +128,15 @@ def read_env(text: str) -> t.Dict[str, str]:
 
 def set_env(text: str, values: t.Mapping[str, str], remove: t.Iterable[str] = ()) -> str:
     """``values`` set (in place, first occurrence; new ones appended), ``remove`` and repeats dropped."""
-    dropped = set(remove) - set(values)
-    remaining = dict(values)
-    lines: t.List[str] = []
-    for line in text.splitlines():
+    def name_of(line: str) -> t.Optional[str]:
         match = _ENV_LINE.match(line)
-        name = match.group(2) if match else None
-        if name in dropped:
-            continue
-        if name in remaining:
-            line = f"{t.cast(t.Match[str], match).group(1)}{name}={remaining.pop(name)}"
-        elif name in values:
-            continue
-        lines.append(line)
-    insert_at = len(lines)
-    while insert_at > 0 and not lines[insert_at - 1].strip():
-        insert_at -= 1
-    lines[insert_at:insert_at] = [f"{name}={value}" for name, value in remaining.items()]
+        return match.group(2) if match else None
+
+    def render(line: t.Optional[str], name: str, value: str) -> str:
+        match = _ENV_LINE.match(line) if line is not None else None
+        return f"{match.group(1) if match else ''}{name}={value}"  # keeps an "export " of the line
+
+    lines = set_keys(text.splitlines(), values, remove, name_of, render)
     return "\n".join(lines) + "\n" if lines else ""
 
 

@@ -26,14 +26,7 @@ except ImportError:  # pragma: no cover - reported when the store is built
     HAS_BOTOCORE = False
 
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
-    LEASE_SUFFIX,
-    Store,
-    StoreError,
-    aws_store_error,
-    check_owner,
-    check_ttl,
-)
+from ansible_collections.keyturn.aws.plugins.module_utils._store_base import LEASE_SUFFIX, Store, StoreError, aws_store_error, check_owner, check_ttl
 
 
 def _now() -> float:
@@ -45,12 +38,31 @@ def snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
+PrefixRule = t.Tuple[t.Callable[[str], bool], str]  # (is the prefix valid, message with %r for the prefix)
+
+
 class AwsStore(Store):
-    """Base of the stores whose records live in an AWS service."""
+    """Base of the stores whose records live in an AWS service.
+
+    A subclass names its service in the class statement, e.g.
+    ``class SsmStore(AwsStore, kind="ssm", default_prefix="/keyturn/", name_max=1011, hints=HINTS)``,
+    and lists its ``prefix_rules``.
+    """
 
     service: t.ClassVar[str] = ""  # the boto3 service name, also used in messages
     default_prefix: t.ClassVar[str] = ""
+    name_max: t.ClassVar[int] = 0  # the longest record (secret, parameter) name the service takes
     hints: t.ClassVar[t.Mapping[str, str]] = {}  # AWS error code -> what to do about it
+    prefix_rules: t.ClassVar[t.Sequence[PrefixRule]] = ()  # checked in order; the first also rejects a non-string
+
+    def __init_subclass__(cls, kind: str = "", default_prefix: str = "", name_max: int = 0,
+                          hints: t.Optional[t.Mapping[str, str]] = None, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = cls.service = kind
+            cls.default_prefix = default_prefix
+            cls.name_max = name_max
+            cls.hints = hints or {}
 
     def __init__(self, client: t.Any, prefix: t.Optional[str] = None, kms_key_id: t.Optional[str] = None) -> None:
         if not HAS_BOTOCORE:
@@ -67,7 +79,13 @@ class AwsStore(Store):
         self.kms_key_id = kms_key_id
 
     def _check_prefix(self, prefix: t.Any) -> None:
-        """Raise StoreError when ``prefix`` cannot prefix this service's names."""
+        """Raise StoreError when ``prefix`` cannot prefix this service's names (``prefix_rules``, then the length)."""
+        for valid, message in self.prefix_rules:
+            if not isinstance(prefix, str) or not valid(prefix):
+                raise StoreError(message % (prefix,))
+        longest = self.name_max - 256 - len(LEASE_SUFFIX)  # room for record names up to 256 characters and a lease
+        if not isinstance(prefix, str) or len(prefix) > longest:
+            raise StoreError("store.prefix is too long for a store of type %s (at most %d characters)" % (self.kind, longest))
 
     def describe(self) -> str:
         region = getattr(getattr(self.client, "meta", None), "region_name", None)

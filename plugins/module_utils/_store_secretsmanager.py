@@ -42,7 +42,6 @@ import uuid
 
 from ansible_collections.keyturn.aws.plugins.module_utils._store_aws import HAS_BOTOCORE, AwsStore, _now
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (  # aws_store_error: also imported from here
-    LEASE_SUFFIX,
     StagedRecord,
     StoreError,
     StoreLocked,
@@ -92,23 +91,15 @@ class _Version(t.NamedTuple):
     raw: dict  # the parsed JSON (also for the placeholder)
 
 
-class SecretsManagerStore(AwsStore):
+class SecretsManagerStore(AwsStore, kind="secretsmanager", default_prefix="keyturn/", name_max=SECRET_NAME_MAX, hints=_HINTS):
     """Staged records as AWS Secrets Manager secrets (see module docstring)."""
 
-    kind: t.ClassVar[str] = "secretsmanager"
-    service: t.ClassVar[str] = "secretsmanager"
-    default_prefix: t.ClassVar[str] = "keyturn/"
-    hints: t.ClassVar[t.Mapping[str, str]] = _HINTS
-
-    def _check_prefix(self, prefix: t.Any) -> None:
-        if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
-            raise StoreError(
-                "store.prefix %r is not a valid Secrets Manager name prefix: use only A-Z a-z 0-9 / _ + = . @ -" % (prefix,)
-            )
-        if prefix.startswith("/"):
-            raise StoreError("store.prefix %r must not start with '/' for a secretsmanager store (e.g. keyturn/)" % prefix)
-        if len(prefix) > SECRET_NAME_MAX - 256 - len(LEASE_SUFFIX):
-            raise StoreError("store.prefix is too long for a secretsmanager store")
+    prefix_rules = (
+        (lambda prefix: bool(_PREFIX_RE.match(prefix)),
+         "store.prefix %r is not a valid Secrets Manager name prefix: use only A-Z a-z 0-9 / _ + = . @ -"),
+        (lambda prefix: not prefix.startswith("/"),
+         "store.prefix %r must not start with '/' for a secretsmanager store (e.g. keyturn/)"),
+    )
 
     # -- plumbing ----------------------------------------------------------
 

@@ -43,7 +43,6 @@ from ansible_collections.keyturn.aws.plugins.module_utils._errors import error_c
 from ansible_collections.keyturn.aws.plugins.module_utils._store_aws import HAS_BOTOCORE, AwsStore, _now
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
-    LEASE_SUFFIX,
     STAGES,
     StagedRecord,
     StoreError,
@@ -86,26 +85,17 @@ _HINTS = {
 }
 
 
-class SsmStore(AwsStore):
+class SsmStore(AwsStore, kind="ssm", default_prefix="/keyturn/", name_max=PARAMETER_NAME_MAX, hints=_HINTS):
     """Staged records as SSM SecureString parameters (see module docstring)."""
 
-    kind: t.ClassVar[str] = "ssm"
-    service: t.ClassVar[str] = "ssm"
-    default_prefix: t.ClassVar[str] = "/keyturn/"
-    hints: t.ClassVar[t.Mapping[str, str]] = _HINTS
-
-    def _check_prefix(self, prefix: t.Any) -> None:
-        if not isinstance(prefix, str) or not prefix.startswith("/") or not prefix.endswith("/"):
-            raise StoreError("store.prefix %r must start and end with '/' for an ssm store (e.g. /keyturn/)" % (prefix,))
-        if not _SSM_NAME_RE.match(prefix) or "//" in prefix:
-            raise StoreError(
-                "store.prefix %r is not a valid SSM parameter path: use only A-Z a-z 0-9 _ . - / and no empty segment"
-                % prefix
-            )
-        if prefix.lower().startswith(("/aws", "/ssm")):
-            raise StoreError("store.prefix %r must not begin with 'aws' or 'ssm' (reserved by SSM)" % prefix)
-        if len(prefix) > PARAMETER_NAME_MAX - 256 - len(LEASE_SUFFIX):
-            raise StoreError("store.prefix is too long for an ssm store")
+    prefix_rules = (
+        (lambda prefix: prefix.startswith("/") and prefix.endswith("/"),
+         "store.prefix %r must start and end with '/' for an ssm store (e.g. /keyturn/)"),
+        (lambda prefix: bool(_SSM_NAME_RE.match(prefix)) and "//" not in prefix,
+         "store.prefix %r is not a valid SSM parameter path: use only A-Z a-z 0-9 _ . - / and no empty segment"),
+        (lambda prefix: not prefix.lower().startswith(("/aws", "/ssm")),
+         "store.prefix %r must not begin with 'aws' or 'ssm' (reserved by SSM)"),
+    )
 
     # -- plumbing ----------------------------------------------------------
 
@@ -123,13 +113,8 @@ class SsmStore(AwsStore):
 
     def _get(self, param: str, decrypt: bool = True) -> t.Optional[t.Tuple[int, dict]]:
         """(version, parsed JSON object) of ``param`` (may carry a ``:version`` selector), None when absent."""
-        response, code = self._call(
-            "GetParameter",
-            param,
-            handle=("ParameterNotFound", "ParameterVersionNotFound"),
-            Name=param,
-            WithDecryption=decrypt,
-        )
+        response, code = self._call("GetParameter", param, handle=("ParameterNotFound", "ParameterVersionNotFound"),
+                                    Name=param, WithDecryption=decrypt)
         if code:
             return None
         parameter = response.get("Parameter") or {}

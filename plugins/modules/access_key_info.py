@@ -12,6 +12,8 @@ description:
   - Lists the access keys of the given users, or of every user of the account (paginated), with status,
     creation time, age, last use (date, service, region), whether the key is managed by the store, and whether it
     is due under I(max_age_days). Returns account summary counts.
+  - With I(store), a key is C(managed) when it is a stage of the user's record C(<account_id>/<user_name>); without
+    a store, C(managed) is null.
   - Read-only.
 author:
   - keyturn.aws developers (@keyturn)
@@ -36,42 +38,6 @@ options:
     description: Read each key's last use (one C(GetAccessKeyLastUsed) call per key).
     type: bool
     default: true
-  store:
-    description:
-      - The store to compare with; a key is C(managed) when it is a stage of the user's record
-        C(<account_id>/<user_name>). Without a store, C(managed) is null.
-    type: dict
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description: Previous versions of a C(file) store kept on writes; this module only reads, so it has no effect.
-        type: int
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users described in parallel (1 to 64).
-    type: int
-    default: 10
   allow_missing_store:
     description:
       - With a C(file) store, a store file that does not exist is an error (a wrong I(store.path)) unless this is
@@ -81,14 +47,10 @@ options:
     default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.store.optional
+  - keyturn.aws.task.parallel
   - keyturn.aws.user_filter
-attributes:
-  check_mode:
-    support: full
-    description: Read-only in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - keyturn.aws.attributes.read_only
 """
 
 EXAMPLES = r"""

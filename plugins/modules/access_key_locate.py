@@ -13,7 +13,8 @@ description:
     used. IAM C(GetAccessKeyLastUsed) names the owning user; the user's keys give the status and creation time.
   - With I(store), finds the record whose current, previous or pending stage holds the key (the user's record
     C(<account_id>/<user_name>) or I(store_name) first, then every record with I(scan_store)), and the dual pair
-    (M(keyturn.aws.dual_account_swap)) the user belongs to, if any.
+    (M(keyturn.aws.dual_account_swap)) the user belongs to, if any. Without I(store), C(managed), C(store_name),
+    C(stage) and C(pair) are null.
   - Read-only; never returns a secret.
 author:
   - keyturn.aws developers (@keyturn)
@@ -31,36 +32,6 @@ options:
         user's dual pair. Turn off for very large AWS stores when records use the default names and pairs are not used.
     type: bool
     default: true
-  store:
-    description:
-      - The store to search. Without it, C(managed), C(store_name), C(stage) and C(pair) are null.
-    type: dict
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description:
-          - Type C(file) only. How many previous encrypted versions of the store file are kept as
-            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
-        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str
@@ -76,6 +47,7 @@ options:
     type: path
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.store.optional
 attributes:
   check_mode:
     support: full

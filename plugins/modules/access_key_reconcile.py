@@ -45,31 +45,10 @@ options:
     description: Issue a new key even when the stored credential works.
     type: bool
     default: false
-  retire:
-    description: What happens to the broken key once the new one is verified (C(delete) or C(deactivate)).
-    type: str
-    choices: [delete, deactivate]
-    default: delete
-  unmanaged_keys:
-    description: What to do with an Active key the store does not know (C(fail), C(deactivate), C(delete)).
-    type: str
-    choices: [fail, deactivate, delete]
-    default: fail
-  verify_successes:
-    description: Consecutive successful STS calls required before the new key is promoted.
-    type: int
-    default: 2
-  verify_timeout:
-    description: Seconds to wait for the new key to work before rolling back.
-    type: int
-    default: 60
-  confirm_retired:
-    description: Poll STS until the retired key is refused and report it.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - keyturn.aws.connection
   - keyturn.aws.store
+  - keyturn.aws.rotation
   - keyturn.aws.task
 attributes:
   check_mode:

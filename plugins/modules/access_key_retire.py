@@ -44,36 +44,6 @@ options:
   reason:
     description: Why (for the audit line), for example the incident's event id.
     type: str
-  store:
-    description:
-      - The store to check, so that a record's current credential is not retired by mistake.
-    type: dict
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description:
-          - Type C(file) only. How many previous encrypted versions of the store file are kept as
-            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
-        type: int
   account_id:
     description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
     type: str
@@ -82,6 +52,7 @@ options:
     type: path
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.store.optional
 attributes:
   check_mode:
     support: full

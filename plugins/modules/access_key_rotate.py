@@ -68,6 +68,7 @@ extends_documentation_fragment:
   - keyturn.aws.user_filter
   - keyturn.aws.store
   - keyturn.aws.rotation
+  - keyturn.aws.rotation.due
   - keyturn.aws.task
 attributes:
   check_mode:

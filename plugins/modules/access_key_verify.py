@@ -43,13 +43,7 @@ extends_documentation_fragment:
   - keyturn.aws.user_filter
   - keyturn.aws.store
   - keyturn.aws.task
-attributes:
-  check_mode:
-    support: full
-    description: Read-only in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
+  - keyturn.aws.attributes.read_only
 """
 
 EXAMPLES = r"""

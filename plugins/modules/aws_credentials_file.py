@@ -226,26 +226,24 @@ def _octal_mode(mode: t.Any) -> t.Optional[int]:
                                "(for example 'u=rw,g=r,o=')")
 
 
-def _uid(owner: t.Optional[str]) -> t.Optional[int]:
-    if owner is None:
+def _numeric_id(name: t.Optional[str], option: str, kind: str, lookup: t.Callable[[str], int]) -> t.Optional[int]:
+    """The uid or gid that ``name`` (a name or a number) stands for; None when the option is not set."""
+    if name is None:
         return None
-    if owner.isdigit():
-        return int(owner)
+    if name.isdigit():
+        return int(name)
     try:
-        return pwd.getpwnam(owner).pw_uid
+        return lookup(name)
     except KeyError:
-        raise CredentialsFileError(f"owner {owner} is not a user on this host") from None
+        raise CredentialsFileError(f"{option} {name} is not a {kind} on this host") from None
+
+
+def _uid(owner: t.Optional[str]) -> t.Optional[int]:
+    return _numeric_id(owner, "owner", "user", lambda name: pwd.getpwnam(name).pw_uid)
 
 
 def _gid(group: t.Optional[str]) -> t.Optional[int]:
-    if group is None:
-        return None
-    if group.isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise CredentialsFileError(f"group {group} is not a group on this host") from None
+    return _numeric_id(group, "group", "group", lambda name: grp.getgrnam(name).gr_gid)
 
 
 def _read(path: str) -> t.Tuple[str, bool]:

@@ -50,44 +50,6 @@ options:
     description: CIS 1.14 threshold. An active key this many days old or older fails.
     type: int
     default: 90
-  store:
-    description:
-      - The store to compare with (adds the C(keyturn.unmanaged) and C(keyturn.store_drift) controls). Records are
-        looked up under their default names C(<account_id>/<user_name>).
-    type: dict
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description:
-          - Type C(file) only. How many previous encrypted versions of the store file are kept as
-            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
-        type: int
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users whose keys and records are read in parallel (1 to 64).
-    type: int
-    default: 10
 notes:
   - "What keyturn cannot see: IAM records last use only for successful signed requests, with a delay of up to about
     4 hours, and only since 2015-04-22 (keys) and 2014-10-20 (passwords); the report is a snapshot of its generation
@@ -97,13 +59,9 @@ notes:
     C(iam:ListVirtualMFADevices), C(iam:ListAccessKeys), plus read access to the store."
 extends_documentation_fragment:
   - keyturn.aws.connection
-attributes:
-  check_mode:
-    support: full
-    description: Read-only in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - keyturn.aws.store.optional
+  - keyturn.aws.task.parallel
+  - keyturn.aws.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -19,6 +19,8 @@ description:
   - The plan comes from live IAM data (C(ListAccessKeys), C(GetAccessKeyLastUsed)) of the users the report flags,
     not from the report, which can be up to 4 hours old. Check mode returns that plan (RV(plan)) and changes nothing;
     the real run deactivates exactly the planned keys. With C(--diff), each key's status before and after.
+  - O(store) is required (records C(<account_id>/<user_name>)), because without it no key can be proven unmanaged or
+    current.
   - Each deactivation is an audit event (O(audit_log)); never a secret.
 author:
   - keyturn.aws developers (@keyturn)
@@ -46,44 +48,8 @@ options:
     type: int
     default: 90
   store:
-    description:
-      - The store that says which keys are managed (records C(<account_id>/<user_name>)). Required, because without
-        it no key can be proven unmanaged or current.
-    type: dict
+    # The option of the keyturn.aws.store.optional fragment, required here.
     required: true
-    suboptions:
-      type:
-        description: C(file), C(secretsmanager) or C(ssm); see M(keyturn.aws.access_key_rotate).
-        type: str
-        choices: [file, secretsmanager, ssm]
-        default: file
-      path:
-        description: Path of the vault-encrypted store file (type C(file)).
-        type: str
-      vault_id:
-        description: Vault ID whose secret encrypts the file.
-        type: str
-      prefix:
-        description: Name prefix of the records (Secrets Manager and SSM).
-        type: str
-      region:
-        description: Region of the Secrets Manager or SSM store.
-        type: str
-      kms_key_id:
-        description: KMS key of the Secrets Manager or SSM store.
-        type: str
-      backups:
-        description:
-          - Type C(file) only. How many previous encrypted versions of the store file are kept as
-            C(<path>.<UTC timestamp>.bak) (see M(keyturn.aws.access_key_rotate)). Default C(3).
-        type: int
-  account_id:
-    description: The 12-digit account the task's credentials (after I(assume_role)) must reach.
-    type: str
-  concurrency:
-    description: Users read in parallel (1 to 64).
-    type: int
-    default: 10
   audit_log:
     description: Append a JSON line per deactivation to this file (mode 0600). Never contains a secret.
     type: path
@@ -92,6 +58,8 @@ notes:
     C(iam:UpdateAccessKey)."
 extends_documentation_fragment:
   - keyturn.aws.connection
+  - keyturn.aws.store.optional
+  - keyturn.aws.task.parallel
 attributes:
   check_mode:
     support: full

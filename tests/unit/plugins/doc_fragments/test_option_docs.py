@@ -88,3 +88,28 @@ def test_lookup_connection_options_match_the_modules(lookup_docs, name):
     for option in CONNECTION_SPEC:
         assert {"name": "keyturn_aws_" + option.replace("aws_", "", 1)} in documented[option]["vars"], option
     assert documented["store"]["type"] == "dict"
+
+
+def non_text_descriptions(doc, where):
+    """Places whose description is not text: a ': ' in a plain YAML line makes a one-entry mapping of the sentence,
+    which ansible-doc -j passes on without complaint (validate-modules refuses it)."""
+    found = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "description" and not all(isinstance(line, str) for line in (value if isinstance(value, list) else [value])):
+                found.append(where)
+            found.extend(non_text_descriptions(value, f"{where}.{key}"))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            found.extend(non_text_descriptions(value, f"{where}[{index}]"))
+    return found
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_descriptions_are_text_after_fragments(module_docs, name):
+    assert non_text_descriptions(module_docs[name], name) == []
+
+
+@pytest.mark.parametrize("name", LOOKUPS)
+def test_lookup_descriptions_are_text_after_fragments(lookup_docs, name):
+    assert non_text_descriptions(lookup_docs[name], name) == []

@@ -282,3 +282,18 @@ def test_store_sm_bad_prefix(client: t.Any, prefix: str) -> None:
 def test_store_sm_needs_a_client() -> None:
     with pytest.raises(StoreError, match="client"):
         SecretsManagerStore(None)
+
+
+@pytest.mark.parametrize("prefix, message", [
+    (7, "store.prefix 7 is not a valid Secrets Manager name prefix"),
+    ("has space/", "store.prefix 'has space/' is not a valid Secrets Manager name prefix"),
+    ("/keyturn/", "store.prefix '/keyturn/' must not start with '/' for a secretsmanager store"),
+    ("x" * 251, r"store.prefix is too long for a store of type secretsmanager \(at most 250 characters\)"),
+])
+def test_store_sm_prefix_rules_say_which_rule(client: t.Any, prefix: t.Any, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        SecretsManagerStore(client, prefix=prefix)
+
+
+def test_store_sm_longest_prefix_is_accepted(client: t.Any) -> None:
+    assert SecretsManagerStore(client, prefix="x" * 250).prefix == "x" * 250

@@ -249,3 +249,20 @@ def test_store_ssm_error_messages_never_echo_values(store: SsmStore) -> None:
 def test_store_ssm_describe(store: SsmStore) -> None:
     assert store.describe() == "ssm store /keyturn/* in us-east-1"
     assert _store_ssm.STANDARD_MAX == 4096 and _store_ssm.ADVANCED_MAX == 8192
+
+
+@pytest.mark.parametrize("prefix, message", [
+    (5, "store.prefix 5 must start and end with '/' for an ssm store"),
+    ("keyturn/", "store.prefix 'keyturn/' must start and end with '/' for an ssm store"),
+    ("/a b/", "store.prefix '/a b/' is not a valid SSM parameter path"),
+    ("/a//b/", "store.prefix '/a//b/' is not a valid SSM parameter path"),
+    ("/SSM/x/", "store.prefix '/SSM/x/' must not begin with 'aws' or 'ssm'"),
+    ("/" + "x" * 750 + "/", r"store.prefix is too long for a store of type ssm \(at most 749 characters\)"),
+])
+def test_store_ssm_prefix_rules_say_which_rule(client: t.Any, prefix: t.Any, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        SsmStore(client, prefix=prefix)
+
+
+def test_store_ssm_longest_prefix_is_accepted(client: t.Any) -> None:
+    assert SsmStore(client, prefix="/" + "x" * 747 + "/").prefix.endswith("x/")
