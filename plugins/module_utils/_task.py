@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import threading
 import time
@@ -23,7 +24,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_S
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_account_id
 
 # Users that may wait for IAM propagation at once, each on its own thread without a slot.
-MAX_WAITING = 64
+MAX_WAITING = 256
 
 STORE_OPTION: t.Dict[str, t.Any] = {"type": "dict", "required": True, "options": STORE_SPEC}
 
@@ -129,6 +130,8 @@ class TaskEnv:
         self.ctx = ctx
         self.base = base
         self.store = store
+        if store is not None and hasattr(store, "waiting"):
+            store.waiting = self.idle  # the file store: a user waiting for its commit holds no slot
         self.conn = conn
         self.identity = dict(identity)
         self.account_id = identity["account"]
@@ -161,16 +164,25 @@ class TaskEnv:
         except StoreError as exc:
             raise ValidationError(str(exc))
 
-    def sleep(self, seconds: float) -> None:
-        """Wait (e.g. for IAM propagation) without holding one of the task's ``concurrency`` slots."""
-        if not getattr(self._holder, "slot", False):
-            time.sleep(seconds)
+    @contextlib.contextmanager
+    def idle(self) -> t.Iterator[None]:
+        """The calling user waits (for IAM propagation, for the store's commit): its ``concurrency`` slot goes
+        to another user meanwhile, and is taken back before the user goes on."""
+        if not getattr(self._holder, "slot", False) or getattr(self._holder, "idle", False):
+            yield
             return
+        self._holder.idle = True
         self._slots.release()
         try:
-            time.sleep(seconds)
+            yield
         finally:
             self._slots.acquire()
+            self._holder.idle = False
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (e.g. for IAM propagation) without holding one of the task's ``concurrency`` slots."""
+        with self.idle():
+            time.sleep(seconds)
 
     def map(self, fn: t.Callable[[t.Any], t.Dict[str, t.Any]], items: t.Sequence[t.Any]) -> t.List[t.Dict[str, t.Any]]:
         """Run ``fn`` over ``items``, results in input order.  At most ``concurrency``

@@ -39,6 +39,7 @@ import re
 import threading
 import time
 import typing as t
+import uuid
 
 try:
     import yaml
@@ -54,6 +55,7 @@ except ImportError:  # pragma: no cover - reported when the store is built
 from ansible.errors import AnsibleError
 from ansible.parsing.vault import (
     AnsibleVaultFormatError,
+    VaultAES256,
     VaultLib,
     VaultSecret,
     is_encrypted,
@@ -62,9 +64,21 @@ from ansible.parsing.vault import (
 
 HAS_VAULT = True
 
-from ansible_collections.keyturn.aws.plugins.module_utils._files import LockTimeout, TempFileError, exclusive_lock, write_atomic
+from ansible_collections.keyturn.aws.plugins.module_utils._files import (
+    LockTimeout,
+    TempFileError,
+    exclusive_lock,
+    fsync_directory,
+    write_atomic,
+)
 from ansible_collections.keyturn.aws.plugins.module_utils._paths import require_parent, write_target
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import DEFAULT_BACKUPS
+from ansible_collections.keyturn.aws.plugins.plugin_utils._store_journal import (
+    JOURNAL_SUFFIX,
+    entry_text,
+    parse_entry,
+    split_entries,
+)
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import (
     EMPTY,
     STAGES,
@@ -85,7 +99,7 @@ FILE_MODE = 0o600
 # commits first waits as long as the last commit took (at least COMMIT_LINGER, at most MAX_LINGER), so that more
 # changes share one encryption (one PBKDF2 key derivation, one write of the whole file): the bigger the file,
 # the more changes each commit carries.
-COMMIT_LINGER = 0.003
+COMMIT_LINGER = 0.025
 MAX_LINGER = 0.05
 NEEDS_SECRET = (
     "the file store %s needs the run's vault secret: run ansible-playbook with --vault-id "
@@ -106,6 +120,53 @@ def vault_secrets_from_password(password: str, vault_id: str = "default") -> t.L
     return [(vault_id, VaultSecret(password.encode("utf-8")))]
 
 
+class _NextKey:
+    """The vault key of the next encryption, derived ahead of time on a background thread.
+
+    Ansible Vault derives its AES and HMAC keys with PBKDF2 (10 000 rounds) from the password and a fresh
+    random salt at every encryption; the salt is never reused.  The derivation does not depend on what is
+    encrypted, so while one commit is written the key of the next commit's (new, random) salt is derived by
+    ansible's own code (``VaultAES256._gen_key_initctr``, which keeps the keys it derived by salt) on a thread:
+    the derivation releases the GIL and leaves the commit path.  ``VaultLib.encrypt(salt=...)`` then finds
+    the key.  Each salt serves exactly one encryption.  Without that cache (another ansible-core), or with
+    ``VAULT_ENCRYPT_SALT`` configured, nothing is derived ahead and ansible derives as usual."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ahead: t.Optional[t.Tuple[bytes, bytes, threading.Thread]] = None  # (password, salt, deriving)
+
+    @staticmethod
+    def usable() -> bool:
+        derive = getattr(VaultAES256, "_gen_key_initctr", None)
+        if derive is None or not hasattr(derive, "cache_info"):
+            return False
+        try:
+            from ansible import constants as C  # pylint: disable=import-outside-toplevel
+            return not C.config.get_config_value("VAULT_ENCRYPT_SALT")
+        except Exception:  # pylint: disable=broad-except  # no config: derive as usual
+            return False
+
+    def take(self, password: bytes) -> t.Optional[bytes]:
+        """The salt derived ahead for ``password`` (its key ready once this returns), or None."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        ahead[2].join()
+        return ahead[1] if ahead[0] == password else None
+
+    def prepare(self, password: bytes) -> None:
+        """Start deriving the key of a new random salt for ``password``."""
+        salt = os.urandom(32)
+        worker = threading.Thread(target=VaultAES256._gen_key_initctr, args=(password, salt),
+                                  name="keyturn-vault-key", daemon=True)
+        with self._lock:
+            if self._ahead is not None:
+                return
+            self._ahead = (password, salt, worker)
+        worker.start()
+
+
 def _parse(text: str) -> t.Any:
     """The decrypted document: JSON (what this store writes, a subset of YAML) or any YAML (hand-edited)."""
     try:
@@ -118,6 +179,16 @@ def _parse(text: str) -> t.Any:
         if _LOADER is yaml.SafeLoader:
             raise
     return yaml.safe_load(text)  # libyaml failed: raise the pure-Python parser's error (its line numbers)
+
+
+class _Merged(t.NamedTuple):
+    """The store file (``snapshot`` identity) merged with its journal as read up to byte ``end``."""
+
+    snapshot: t.Any
+    journal: t.Tuple[int, int, int, int]
+    end: int
+    records: dict
+    stale: bool  # the journal holds entries of an earlier generation (to be cut off by the next append)
 
 
 class _Ticket:
@@ -179,8 +250,11 @@ class FileStore(Store):
         self._vault_secrets = list(vault_secrets or [])
         # Decrypted content of the file as last read or written, keyed by the file's identity.  Copy on
         # write: a cached entry (record) is never edited, a change replaces it with an edited copy.
+        self.journal_path = self.path + JOURNAL_SUFFIX
         self._cache_lock = threading.Lock()
-        self._cache: t.Optional[t.Tuple[t.Tuple[int, int, int, int], dict]] = None
+        # (identity, generation, records) of the store file; and the store file merged with its journal.
+        self._cache: t.Optional[t.Tuple[t.Tuple[int, int, int, int], t.Optional[str], dict]] = None
+        self._merged: t.Optional[_Merged] = None
         # The JSON text of each entry as last written, kept while the entry (object) is the same: a
         # commit serialises only the records its changes replaced.
         self._texts: t.Dict[str, t.Tuple[dict, str]] = {}
@@ -193,6 +267,9 @@ class FileStore(Store):
         self._deferred: t.List[_Ticket] = []
         self._peak_batch = 0  # the largest batch committed within the current batched_releases block
         self._last_commit = 0.0  # seconds the last commit took
+        self._next_key = _NextKey() if _NextKey.usable() else None
+        # How a caller waits for its commit: a task gives its concurrency slot to another user meanwhile.
+        self.waiting: t.Callable[[], t.ContextManager[None]] = contextlib.nullcontext
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -241,8 +318,13 @@ class FileStore(Store):
                 % (self.path, self.vault_id, ", ".join(sorted({str(v) for v, _s in secrets})), self.vault_id)
             )
         vid, secret = match
+        ahead = self._next_key if self._batching else None  # a task's run of commits: derive the next key ahead
         try:
-            return VaultLib(secrets).encrypt(plaintext, secret=secret, vault_id=vid)
+            salt = ahead.take(secret.bytes) if ahead is not None else None
+            blob = VaultLib(secrets).encrypt(plaintext, secret=secret, vault_id=vid, salt=salt)
+            if ahead is not None:
+                ahead.prepare(secret.bytes)
+            return blob
         except AnsibleError:
             raise StoreError("could not encrypt the file store %s with the vault secret %r" % (self.path, vid)) from None
 
@@ -273,17 +355,37 @@ class FileStore(Store):
         return dict(self._records())
 
     def _records(self) -> dict:
-        """All records, read-only (the cached mapping itself when the file has not changed)."""
+        """All records, read-only (the cached mapping itself when nothing changed): the store file merged
+        with its journal (see _store_journal).  A store file replaced while it is read (a task folding its
+        journal in) is read again, so a reader never sees the file without the changes it was replaced with."""
+        for _attempt in range(10):
+            ident, generation, records = self._snapshot()
+            if generation is None:
+                return records  # written without a generation: no journal applies
+            merged = self._merge_journal(ident, generation, records)
+            if self._snapshot_ident() == ident:
+                return records if merged is None else merged.records
+        raise StoreError("the file store %s kept changing while it was read; try again" % self.path)
+
+    def _snapshot_ident(self) -> t.Optional[t.Tuple[int, int, int, int]]:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _snapshot(self) -> t.Tuple[t.Optional[t.Tuple[int, int, int, int]], t.Optional[str], dict]:
+        """(identity, generation, records) of the store file itself (cached while the file is the same)."""
         try:
             with open(self.path, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
                 with self._cache_lock:
                     if self._cache is not None and self._cache[0] == ident:
-                        return self._cache[1]
+                        return self._cache
                 data = fh.read()
         except FileNotFoundError:
-            return {}
+            return None, None, {}
         except IsADirectoryError:
             raise StoreError("the file store path %s is a directory; store.path must name a file" % self.path) from None
         except PermissionError:
@@ -291,7 +393,7 @@ class FileStore(Store):
         except OSError as exc:
             raise StoreError("cannot read the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)) from None
         if not data.strip():
-            return {}  # an empty file (e.g. created with touch) is an empty store
+            return ident, None, {}  # an empty file (e.g. created with touch) is an empty store
         if not is_encrypted(data):
             raise StoreError(
                 "%s is not an Ansible Vault encrypted file; the file store only uses vault-encrypted YAML "
@@ -310,9 +412,57 @@ class FileStore(Store):
                 "the file store %s decrypted, but its content is not valid YAML%s" % (self.path, _yaml_line(exc))
             ) from None
         records = self._records_of(doc)
+        generation = doc.get("generation") if isinstance(doc, dict) and isinstance(doc.get("generation"), str) else None
         with self._cache_lock:
-            self._cache = (ident, records)
-        return records
+            self._cache = (ident, generation, records)
+        return self._cache
+
+    def _merge_journal(self, ident: t.Any, generation: str, records: dict) -> t.Optional["_Merged"]:
+        """The store file's records with its journal's entries applied (None: there is no journal)."""
+        try:
+            with open(self.journal_path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                jident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+                with self._cache_lock:
+                    known = self._merged
+                if known is not None and known.snapshot == ident and known.journal == jident:
+                    return known
+                start, base, stale = 0, records, False
+                if known is not None and known.snapshot == ident and known.journal[:2] == jident[:2] \
+                        and known.end <= st.st_size:
+                    start, base, stale = known.end, known.records, known.stale  # only what was appended since
+                fh.seek(start)
+                data = fh.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError("cannot read the journal %s: %s" % (self.journal_path, exc.strerror or exc.__class__.__name__)) from None
+        entries, junk = split_entries(data)
+        if junk:
+            raise StoreError("the journal %s of the file store is damaged (restore the store from a backup)" % self.journal_path)
+        merged = dict(base)
+        end = start
+        for index, entry in enumerate(entries):
+            try:
+                entry_generation, changes = parse_entry(bytes(self._decrypt(entry.blob)).decode("utf-8"))
+            except (StoreError, ValueError):
+                if index == len(entries) - 1:
+                    break  # an append cut short by a crash: it was never reported done
+                raise StoreError("the journal %s of the file store is damaged (restore the store from a backup)"
+                                 % self.journal_path) from None
+            end = start + entry.end
+            if entry_generation != generation:
+                stale = True  # already folded into the store file
+                continue
+            for name, value in self._records_of({"format": FORMAT, "records": {
+                    n: v for n, v in changes.items() if v is not None}}).items():
+                merged[name] = value
+            for name in [n for n, v in changes.items() if v is None]:
+                merged.pop(name, None)
+        result = _Merged(ident, jident, end, merged, stale)
+        with self._cache_lock:
+            self._merged = result
+        return result
 
     def _records_of(self, doc: t.Any) -> dict:
         where = "the file store %s" % self.path
@@ -354,7 +504,7 @@ class FileStore(Store):
         except StoreError:
             raise StoreError("%s is malformed: it holds values that are not plain JSON data (dates, sets ...)" % where) from None
 
-    def _dump(self, records: dict) -> bytes:
+    def _dump(self, records: dict, generation: str) -> bytes:
         """The encrypted document.  YAML in its JSON form (valid YAML, and written by the C JSON encoder),
         one record per line, sorted by name; only the records replaced since the last write are serialised."""
         texts = self._texts
@@ -368,8 +518,8 @@ class FileStore(Store):
             lines.append(known[1])
         for name in [n for n in texts if n not in records]:
             del texts[name]
-        text = '{"format": %d, "records": {\n%s\n}}\n' % (FORMAT, ",\n".join(lines)) if lines else \
-            '{"format": %d, "records": {}}\n' % FORMAT
+        head = '{"format": %d, "generation": %s, "records": {' % (FORMAT, json.dumps(generation))
+        text = '%s\n%s\n}}\n' % (head, ",\n".join(lines)) if lines else head + '}}\n'
         return self._encrypt(text)
 
     # -- locking and atomic writes ----------------------------------------
@@ -404,8 +554,10 @@ class FileStore(Store):
             os.close(fd)
 
     def _write(self, records: dict) -> None:
-        """Atomically replace the file with ``records`` (caller holds the lock)."""
-        blob = self._dump(records)
+        """Atomically replace the file with ``records`` (caller holds the lock), under a new generation:
+        a journal left next to it no longer applies and is removed."""
+        generation = uuid.uuid4().hex
+        blob = self._dump(records, generation)
         directory = self._check_directory()
         try:
             # The version being replaced is kept as a backup just before the rename (store.backups).
@@ -413,7 +565,10 @@ class FileStore(Store):
                          check=lambda _tmp: keep_backup(self.path, self.backups))
             st = os.stat(self.path)
             with self._cache_lock:
-                self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), records)
+                self._cache = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), generation, records)
+                self._merged = None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.journal_path)
         except TempFileError as exc:
             if isinstance(exc.__cause__, PermissionError):
                 raise StoreError(
@@ -426,6 +581,50 @@ class FileStore(Store):
             raise StoreError(
                 "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
             ) from None
+
+    def _append(self, records: dict, changed: t.Iterable[str]) -> None:
+        """Append the entries of the ``changed`` records to the journal (caller holds the lock and has just
+        read ``records``, the store file merged with the journal); durable before it returns."""
+        ident, generation, _records = self._cache or (None, None, {})
+        known = self._merged
+        if generation is None or ident != self._snapshot_ident():
+            self._write(records)
+            return
+        blob = self._encrypt(entry_text(generation, {name: records.get(name) for name in changed}))
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.journal_path, flags, FILE_MODE)
+            try:
+                st = os.fstat(fd)
+                created = st.st_size == 0
+                keep = 0
+                if not created:
+                    # Under the lock, the journal is the one just read: cut off an append a crash cut short,
+                    # or the whole journal when it is a stale one (already folded into the store file).
+                    if known is None or known.snapshot != ident or \
+                            known.journal != (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size):
+                        raise StoreError("the journal %s changed while the file store was locked; try again" % self.journal_path)
+                    keep = 0 if known.stale else known.end
+                    if keep != st.st_size:
+                        os.ftruncate(fd, keep)
+                if keep == 0:
+                    self._keep_owner(fd)
+                os.lseek(fd, keep, os.SEEK_SET)
+                view = memoryview(blob if blob.endswith(b"\n") else blob + b"\n")
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+            if created:
+                fsync_directory(os.path.dirname(self.journal_path))
+        except OSError as exc:
+            raise StoreError(
+                "cannot write the journal %s of the file store: %s" % (self.journal_path, exc.strerror or exc.__class__.__name__)
+            ) from None
+        with self._cache_lock:
+            self._merged = _Merged(ident, (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), st.st_size, records, False)
 
     def _keep_owner(self, fd: int) -> None:
         """Best effort: keep the owner/group of the file being replaced (e.g. when run as root)."""
@@ -445,7 +644,7 @@ class FileStore(Store):
         ticket = _Ticket(name, change)
         with self._queue_lock:
             self._queue.append(ticket)
-        with self._commit_lock:
+        with self.waiting(), self._commit_lock:
             if not ticket.done:
                 if self._batching and self._peak_batch > 1:
                     time.sleep(min(max(COMMIT_LINGER, self._last_commit), MAX_LINGER))
@@ -462,7 +661,7 @@ class FileStore(Store):
         try:
             with self._locked():
                 records = self._load()
-                changed = False
+                changed: t.List[str] = []
                 for ticket in batch:
                     if ticket.name is None:
                         continue
@@ -478,9 +677,11 @@ class FileStore(Store):
                         records.pop(ticket.name, None)
                     else:
                         records[ticket.name] = entry
-                    changed = True
-                if changed:
-                    self._write(records)
+                    changed.append(ticket.name)
+                if changed and self._batching:
+                    self._append(records, dict.fromkeys(changed))  # a task's commit: to the journal
+                elif changed or (not self._batching and os.path.exists(self.journal_path)):
+                    self._write(records)  # the whole file, with any journal folded in
         except StoreError as exc:
             for ticket in batch:
                 if ticket.error is None:
@@ -505,8 +706,8 @@ class FileStore(Store):
         finally:
             with self._queue_lock:
                 self._batching -= 1
-                pending = bool(self._deferred)
-            if pending:
+                last = not self._batching
+            if last:  # the leases left, and the journal folded into the store file: one write
                 self._mutate(None, lambda entry: False)
 
     def _release_later(self, name: str, change: t.Callable[[dict], bool]) -> bool:

@@ -46,6 +46,11 @@ def decrypt(path: str, password: str = PASSWORD) -> dict:
         return yaml.safe_load(VaultLib(vault_secrets_from_password(password)).decrypt(fh.read()))
 
 
+def on_disk(path: str, secrets: list) -> dict:
+    """The records as another process reads them: the store file merged with its journal (leases included)."""
+    return FileStore(path, secrets)._records()
+
+
 def mode(path: str) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -62,7 +67,9 @@ def test_store_file_format_on_disk(path: str, secrets: list) -> None:
         raw = fh.read()
     assert raw.startswith(b"$ANSIBLE_VAULT;1.1;AES256")
     assert SECRET.encode() not in raw
-    assert decrypt(path) == {
+    document = decrypt(path)
+    assert isinstance(document.pop("generation"), str)  # which journal entries apply (see _store_journal)
+    assert document == {
         "format": 1,
         "records": {NAME: {"current": RECORD, "pending": None, "previous": None}},
     }
@@ -462,22 +469,25 @@ def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: li
     """Within batched_releases a lease given back costs no commit of its own: it stays on disk (held a little
     longer, never shorter) until the next change is written, and every one is gone when the block ends."""
     store = FileStore(path, secrets)
-    writes = []
-    real_write = store._write
-    monkeypatch.setattr(store, "_write", lambda records: (writes.append(sorted(records)), real_write(records)))
+    store.write_current("acct/z", RECORD)  # the store file exists: the block's commits go to the journal
+    commits = []
+    real_write, real_append = store._write, store._append
+    monkeypatch.setattr(store, "_write", lambda records: (commits.append("write"), real_write(records)))
+    monkeypatch.setattr(store, "_append", lambda records, changed: (commits.append("append"), real_append(records, changed)))
     with store.batched_releases():
         with store.lease("acct/a", "run-1", 300):
             store.write_pending("acct/a", RECORD)
-        assert decrypt(path)["records"]["acct/a"]["lease"]["owner"] == "run-1"  # not released yet
-        assert len(writes) == 2  # lease, pending: no commit for the release
+        assert on_disk(path, secrets)["acct/a"]["lease"]["owner"] == "run-1"  # not released yet
+        assert commits == ["append", "append"]  # lease, pending: no commit for the release
         other = FileStore(path, secrets)
         with pytest.raises(StoreLocked):  # another process still sees it held
             with other.lease("acct/a", "run-2", 300):
                 pass
         with store.lease("acct/b", "run-1", 300):  # this commit carries acct/a's release
-            assert "lease" not in decrypt(path)["records"]["acct/a"]
-        assert len(writes) == 3
-    assert len(writes) == 4  # the block's end wrote acct/b's release
+            assert "lease" not in on_disk(path, secrets)["acct/a"]
+        assert len(commits) == 3
+    assert commits == ["append"] * 3 + ["write"]  # the block's end wrote acct/b's release and folded the journal in
+    assert not os.path.exists(path + ".journal")
     records = decrypt(path)["records"]
     assert "lease" not in records["acct/a"] and "acct/b" not in records
     assert FileStore(path, secrets).read("acct/a").pending == RECORD
@@ -486,7 +496,7 @@ def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: li
         with pytest.raises(RuntimeError):
             with store.lease("acct/c", "run-1", 300):
                 raise RuntimeError("boom")
-        assert "acct/c" not in decrypt(path)["records"]
+        assert "acct/c" not in on_disk(path, secrets)
 
 
 def test_store_file_one_thread_never_waits_for_changes_to_batch(
@@ -513,7 +523,9 @@ def test_store_file_writes_one_record_per_line_and_reuses_unchanged_lines(path: 
     assert text.splitlines()[1:4] == [f'"acct/u{i}": {{"current": {{"n": {i}}}, "pending": null, "previous": null}}'
                                       + ("," if i < 2 else "") for i in range(3)]
     expected = {f"acct/u{i}": {"current": {"n": i}, "pending": None, "previous": None} for i in range(3)}
-    assert yaml.safe_load(text) == {"format": 1, "records": expected}
+    document = yaml.safe_load(text)
+    assert isinstance(document.pop("generation"), str)  # a new one at every write of the whole file
+    assert document == {"format": 1, "records": expected}
     dumped = []
     real_dumps = _store_file.json.dumps
     monkeypatch.setattr(_store_file.json, "dumps", lambda value, **kw: (dumped.append(value), real_dumps(value, **kw))[1])
