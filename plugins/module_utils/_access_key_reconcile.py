@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import (
-    is_task_user,
-    map_caller_last,
-    rotation_env,
-)
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import utcnow
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
@@ -24,7 +19,16 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StoreError, lease_owner
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, bind_targets, parse_users
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, open_task, rotation_env, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import (
+    TASK_SPEC,
+    TaskEnv,
+    failure_message,
+    is_task_user,
+    map_caller_last,
+    open_task,
+    rotation_env,
+    summarize,
+)
 from ansible_collections.keyturn.aws.plugins.module_utils._validate import check_access_key_id
 
 ARGUMENT_SPEC = argument_spec(

@@ -13,11 +13,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.keyturn.aws.plugins.module_utils._access_key_rotate import (
-    is_task_user,
-    map_caller_last,
-    rotation_env,
-)
 from ansible_collections.keyturn.aws.plugins.module_utils._audit import isoformat
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, ValidationError
@@ -38,7 +33,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._rotation import (
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import StagedRecord, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import bind_targets, parse_users
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, failure_message, open_task, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, is_task_user, map_caller_last, open_task, rotation_env, task_result
 
 NEW_KEY_CHOICES = ["deactivate", "delete"]
 
@@ -235,21 +230,5 @@ def run(params: t.Dict[str, t.Any], ctx: RunContext) -> t.Dict[str, t.Any]:
     env = rotation_env(task, ctx.check_mode)
     rollbacks = [UserRollback(env, target, str(params.get("new_key") or "deactivate")) for target in targets]
     results = map_caller_last(task, rollbacks, lambda r: r.is_caller, lambda r: r.run())
-    out: t.Dict[str, t.Any] = {
-        "changed": any(r["changed"] for r in results),
-        "users": results,
-        "summary": summarize(results),
-        "account_id": task.account_id,
-        "partition": task.partition,
-    }
-    if ctx.diff:
-        out["diff"] = {
-            "before": {r.user: {"keys": r.before_keys} for r in rollbacks},
-            "after": {r["user_name"]: {"plan": r["plan"], "action": r["action"]} for r in results},
-        }
-    if any(r["action"] == "failed" for r in results):
-        out.update(failed=True, msg=failure_message(results))
-    else:
-        counts = out["summary"]
-        out["msg"] = "rollback: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("rolled_back", "skipped"))
+    out = task_result(task, ctx, rollbacks, results, "rollback", ("rolled_back", "skipped"))
     return out

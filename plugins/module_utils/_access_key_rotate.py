@@ -8,13 +8,12 @@ import typing as t
 
 from ansible_collections.keyturn.aws.plugins.module_utils._context import RunContext
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._options import argument_spec
-from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env, Target, UserRotation
+from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Target, UserRotation
 from ansible_collections.keyturn.aws.plugins.module_utils._targets import ROTATION_SPEC, add_selected, bind_targets, parse_selection
 from ansible_collections.keyturn.aws.plugins.module_utils._user_filter import (
     USER_FILTER_OPTION, check_selection_input, nobody, resolve_users)
-from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, failure_message, open_task, rotation_env, summarize
+from ansible_collections.keyturn.aws.plugins.module_utils._task import TASK_SPEC, TaskEnv, map_caller_last, open_task, rotation_env, task_result
 
 ARGUMENT_SPEC = argument_spec(
     {
@@ -46,23 +45,6 @@ def grace_options(params: t.Mapping[str, t.Any]) -> t.Dict[str, int]:
     return values
 
 
-def is_task_user(env: Env, user: str) -> bool:
-    """Whether ``user`` is the IAM user the task's own credentials belong to."""
-    return bool(env.caller_arn and user_arn_pattern(env.partition, env.account_id, user).match(env.caller_arn))
-
-
-def map_caller_last(task: TaskEnv, items: t.Sequence[t.Any], is_caller: t.Callable[[t.Any], bool],
-                    fn: t.Callable[[t.Any], t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
-    """``task.map(fn, items)``, but the task's own IAM user goes last, alone: its new key replaces the one the
-    task signs with, so no other user's calls may be in flight when the old key goes.  Results in input order."""
-    others = [item for item in items if not is_caller(item)]
-    done = {id(item): result for item, result in zip(others, task.map(fn, others))}
-    for item in items:
-        if is_caller(item):
-            done[id(item)] = fn(item)
-    return [done[id(item)] for item in items]
-
-
 def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb: str) -> t.Dict[str, t.Any]:
     task.preflight_store(targets[0].store_name)
     env = rotation_env(task, ctx.check_mode)
@@ -72,23 +54,7 @@ def run_rotations(task: TaskEnv, targets: t.List[Target], ctx: RunContext, verb:
     for item in results:
         for warning in item.pop("warnings", []):
             ctx.warn(f"{item['user_name']}: {warning}")
-    out: t.Dict[str, t.Any] = {
-        "changed": any(r["changed"] for r in results),
-        "users": results,
-        "summary": summarize(results),
-        "account_id": task.account_id, "account_alias": task.account_alias(),
-        "partition": task.partition,
-    }
-    if ctx.diff:
-        out["diff"] = {
-            "before": {r.user: {"keys": r.before_keys} for r in rotations},
-            "after": {r["user_name"]: {"plan": r["plan"], "action": r["action"]} for r in results},
-        }
-    if any(r["action"] == "failed" for r in results):
-        out.update(failed=True, msg=failure_message(results))
-    else:
-        counts = out["summary"]
-        out["msg"] = f"{verb}: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("rotated", "skipped"))
+    out = task_result(task, ctx, rotations, results, verb, ("rotated", "skipped"))
     done_states = ("retired", "ready") if ctx.check_mode else ("retired",)
     retired = sum(1 for r in results if (r.get("retirement") or {}).get("state") in done_states and r["action"] != "failed")
     pending = [r for r in results if (r.get("retirement") or {}).get("state") in ("waiting", "in_use")]

@@ -216,7 +216,7 @@ class UserRotation:
         self.own_use: t.Dict[str, datetime.datetime] = {}  # key id -> when this run signed with it
         self.is_caller = bool(env.caller_arn and not self.policy.self_rotate
                               and user_arn_pattern(env.partition, env.account_id, self.user).match(env.caller_arn))
-        # (the engines run such a user last: _access_key_rotate.map_caller_last)
+        # (the engines run such a user last: _task.map_caller_last)
 
     # -- entry point ----------------------------------------------------------
     def run(self) -> t.Dict[str, t.Any]:

@@ -18,6 +18,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
+from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
@@ -218,6 +219,47 @@ def failure_message(results: t.Sequence[t.Mapping[str, t.Any]], what: str = "use
     details = "; ".join(f"{r.get('user_name') or r.get('store_name')}: {r.get('reason')}" for r in failed[:10])
     more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
     return f"{len(failed)} of {len(results)} {what} failed: {details}{more}"
+
+
+def is_task_user(env: Env, user: str) -> bool:
+    """Whether ``user`` is the IAM user the task's own credentials belong to."""
+    return bool(env.caller_arn and user_arn_pattern(env.partition, env.account_id, user).match(env.caller_arn))
+
+
+def map_caller_last(task: TaskEnv, items: t.Sequence[t.Any], is_caller: t.Callable[[t.Any], bool],
+                    fn: t.Callable[[t.Any], t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """``task.map(fn, items)``, but the task's own IAM user goes last, alone: its new key replaces the one the
+    task signs with, so no other user's calls may be in flight when the old key goes.  Results in input order."""
+    others = [item for item in items if not is_caller(item)]
+    done = {id(item): result for item, result in zip(others, task.map(fn, others))}
+    for item in items:
+        if is_caller(item):
+            done[id(item)] = fn(item)
+    return [done[id(item)] for item in items]
+
+
+def task_result(task: TaskEnv, ctx: RunContext, workers: t.Sequence[t.Any], results: t.Sequence[t.Dict[str, t.Any]],
+                verb: str, counted: t.Sequence[str]) -> t.Dict[str, t.Any]:
+    """The result of a task that worked user by user (rotate, rollback): users, summary, account, the diff
+    (each worker's ``user`` and ``before_keys``, each result's plan and action) and one message."""
+    out: t.Dict[str, t.Any] = {
+        "changed": any(r["changed"] for r in results),
+        "users": list(results),
+        "summary": summarize(results),
+        "account_id": task.account_id, "account_alias": task.account_alias(),
+        "partition": task.partition,
+    }
+    if ctx.diff:
+        out["diff"] = {
+            "before": {w.user: {"keys": w.before_keys} for w in workers},
+            "after": {r["user_name"]: {"plan": r["plan"], "action": r["action"]} for r in results},
+        }
+    if any(r["action"] == "failed" for r in results):
+        out.update(failed=True, msg=failure_message(results))
+    else:
+        counts = out["summary"]
+        out["msg"] = f"{verb}: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in counted)
+    return out
 
 
 def rotation_env(task: TaskEnv, check_mode: bool) -> Env:

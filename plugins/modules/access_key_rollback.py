@@ -125,6 +125,13 @@ account_id:
   description: Account of the task's credentials.
   returned: always
   type: str
+account_alias:
+  description:
+    - The IAM alias of the account (C(ListAccountAliases), read once per task), as privileged-access managers
+      name accounts. Null when the account has none or the identity may not read it.
+  returned: always
+  type: str
+  sample: acme-production
 partition:
   description: Partition of the task's credentials.
   returned: always
