@@ -177,8 +177,8 @@ def test_store_journal_damage_is_a_clear_error(path: str, secrets: list, damage:
             pass  # emptied, so that the block can end
 
 
-def test_store_journal_reader_reads_again_when_the_store_file_is_replaced(path: str, secrets: list,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_journal_reader_reads_again_when_the_store_file_is_replaced(
+        path: str, secrets: list, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader that read the store file just before a task folded its journal in (and removed it) reads again:
     it never returns the old file without the journal's changes."""
     store = FileStore(path, secrets)
