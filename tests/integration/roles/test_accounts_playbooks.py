@@ -11,7 +11,7 @@ import os
 import pytest
 
 from organization import Organization
-from stores import StoreUnderTest
+from stores import StoreUnderTest, aws_client
 
 LAYOUT = {"Production": ["prod-api"], "Production/Web": ["prod-web"], "Staging": ["staging-api"]}
 ACCOUNTS = ["master", "prod-api", "prod-web", "staging-api"]
@@ -138,3 +138,53 @@ def test_bad_input(org, runner, estate):
     assert result.rc != 0
     assert "file store, which is single-controller" in result.stdout, result.stdout[-3000:]
     assert all(org.keys(a, "svc-tagged") == {} for a in ACCOUNTS)
+
+
+def test_user_filter_is_resolved_once_per_account_and_run(org, runner, estate):
+    """The first step that resolves the filter pins the selection: ListUsers once per account and ListUserTags once
+    per user per run (not once per step), listed users keep their per-user options, and a filter that selects
+    nobody leaves nothing for the later steps."""
+    for account in ACCOUNTS:
+        org.user(account, "svc-listed")
+    master = aws_client(org.mock.url, org.admin, "iam", org.region)
+    everyone = sum(len((master if a == "master" else org.member_client(a, "iam")).list_users()["Users"]) for a in ACCOUNTS)
+    # listed explicitly (a host variable for every account) with its own policy: rotate every run
+    extra = {**estate["extra"], "keyturn_users": [{"name": "svc-listed", "max_age_days": 0}]}
+
+    def calls(run):
+        counted = org.mock.stats()["calls"]
+        assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        return counted.get("iam:ListUsers", 0), counted.get("iam:ListUserTags", 0)
+
+    org.mock.reset_stats()
+    plan = org.playbook(runner, "keyturn.aws.rotate_accounts", extra, check=True)
+    assert calls(plan) == (len(ACCOUNTS), everyone)
+    shown = run_once_result(plan, "Show the plan of every account (check mode)")["msg"]
+    for account in ACCOUNTS:
+        for user in ("svc-tagged", "svc-listed"):
+            assert any(line.startswith(f"{account} ({org.account_id_of(account)}) / {user}: rotated") for line in shown), shown
+    assert not [line for line in shown if "svc-untagged" in line], shown
+
+    org.mock.reset_stats()
+    first = org.playbook(runner, "keyturn.aws.rotate_accounts", extra)
+    assert calls(first) == (len(ACCOUNTS), everyone)
+    report = estate_report(estate["report_dir"], "estate-rotation")
+    assert report["summary"]["rotated"] == 2 * len(ACCOUNTS) and not report["problems"], report["problems"]
+    for target in report["targets"]:
+        assert [u["user_name"] for u in target["users"]] == ["svc-listed", "svc-tagged"], target["users"]
+        assert {u["user_name"]: u["max_age_days"] for u in target["users"]} == {"svc-listed": 0, "svc-tagged": 90}
+
+    org.mock.reset_stats()
+    second = org.playbook(runner, "keyturn.aws.rotate_accounts", extra)
+    assert calls(second) == (len(ACCOUNTS), everyone)
+    report = estate_report(estate["report_dir"], "estate-rotation")
+    rotated = {(t["name"], u["user_name"]) for t in report["targets"] for u in t["users"] if u.get("action") == "rotated"}
+    assert rotated == {(a, "svc-listed") for a in ACCOUNTS}, rotated  # the per-user max_age_days 0 survived the pinning
+
+    org.mock.reset_stats()
+    nobody = org.playbook(runner, "keyturn.aws.rotate_accounts",
+                          {**estate["extra"], "rotate_access_keys_user_filter": {"tags": {"keyturn": "nobody-has-this"}}})
+    assert calls(nobody) == (len(ACCOUNTS), everyone)
+    assert org.mock.stats()["calls"].get("iam:ListAccessKeys", 0) == 0
+    report = estate_report(estate["report_dir"], "estate-rotation")
+    assert len(report["targets"]) == len(ACCOUNTS) and report["summary"]["users"] == 0 and not report["problems"]
