@@ -20,7 +20,7 @@ CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "user_name", "account
 
 
 def _credential_of(store: Store, name: str, what: str) -> t.Dict[str, t.Any]:
-    record = store.read(name).current
+    record = store.read_current(name)
     if record is None:
         raise KeyturnError(f"{what} {name} has no current record in the {store.describe()}")
     if record.get("kind") == PAIR_KIND:
@@ -34,7 +34,7 @@ def _credential_of(store: Store, name: str, what: str) -> t.Dict[str, t.Any]:
 def resolve_credential(store: Store, term: str) -> t.Dict[str, t.Any]:
     """The credential named by ``term``: a user record, or a pair's active member."""
     name = validate_record_name(term)
-    record = store.read(name).current
+    record = store.read_current(name)
     if record is None:
         raise KeyturnError(f"the {store.describe()} has no current record named {name}")
     if record.get("kind") != PAIR_KIND:
