@@ -265,7 +265,7 @@ class LookupModule(KeyturnLookup):
             names.append(validate_record_name(str(term)))
         store = self.keyturn_store(ctx)
         where = store.describe()
-        return [(name, spec_from_record(store.read(name).current, name, where=where, **overrides)) for name in names]
+        return [(name, spec_from_record(store.read_current(name), name, where=where, **overrides)) for name in names]
 
     def _issue(self, label: str, spec: TotpSpec, unique: bool, ledger: t.Optional[CodeLedger]) -> IssuedCode:
         try:

@@ -176,7 +176,7 @@ class DualSwap:
 
     # -- state ------------------------------------------------------------------
     def _read_record(self) -> t.Optional[t.Dict[str, t.Any]]:
-        record = self.store.read(self.pair).current
+        record = self.store.read_current(self.pair)
         if record is None:
             return None
         if record.get("kind") != PAIR_KIND:
@@ -209,7 +209,7 @@ class DualSwap:
         return names
 
     def _member(self, user: str, name: str) -> Member:
-        current = self.store.read(name).current
+        current = self.store.read_current(name)
         if current is not None:
             if current.get("kind") not in (None, RECORD_KIND):
                 raise ValidationError(f"the store record {name} of member {user} is not an access-key credential "

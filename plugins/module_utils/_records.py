@@ -19,8 +19,10 @@ PAIR_KIND = "dual_pair"  # a dual pair: its members and which one is active
 CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "user_name", "account_id", "partition")
 
 
-def _credential_of(store: Store, name: str, what: str) -> t.Dict[str, t.Any]:
-    record = store.read(name).current
+def _credential_of(store: Store, name: str, what: str, record: t.Optional[dict] = None) -> t.Dict[str, t.Any]:
+    """The credential fields of record ``name`` (``record``: its current stage when the caller has read it already)."""
+    if record is None:
+        record = store.read_current(name)
     if record is None:
         raise KeyturnError(f"{what} {name} has no current record in the {store.describe()}")
     if record.get("kind") == PAIR_KIND:
@@ -34,11 +36,11 @@ def _credential_of(store: Store, name: str, what: str) -> t.Dict[str, t.Any]:
 def resolve_credential(store: Store, term: str) -> t.Dict[str, t.Any]:
     """The credential named by ``term``: a user record, or a pair's active member."""
     name = validate_record_name(term)
-    record = store.read(name).current
+    record = store.read_current(name)
     if record is None:
         raise KeyturnError(f"the {store.describe()} has no current record named {name}")
     if record.get("kind") != PAIR_KIND:
-        return _credential_of(store, name, "the record")
+        return _credential_of(store, name, "the record", record)
     active = record.get("active")
     member = (record.get("member_names") or {}).get(active) if active else None
     if not member:

@@ -530,7 +530,7 @@ class UserRotation:
     def _post_cut_over_conn(self) -> AwsConnection:
         """The identity for calls after the cut-over: never the old key (self_rotate acts with the new one)."""
         if self.policy.self_rotate:
-            latest = self.env.store.read(self.name).current or {}
+            latest = self.env.store.read_current(self.name) or {}
             return self.env.conn.with_credentials(latest["access_key_id"], latest["secret_access_key"])
         return self.env.conn
 

@@ -65,6 +65,12 @@ class Store(abc.ABC):
     def read(self, name: str) -> StagedRecord:
         """All stages of ``name`` (``EMPTY`` when the name is unknown)."""
 
+    def read_current(self, name: str) -> t.Optional[dict]:
+        """Only the current stage of ``name`` (None when the name is unknown or has no current record): what
+        ``read(name).current`` returns, for readers that decide nothing from pending or previous (verification
+        of one credential, lookups).  A store reached over AWS answers it with one call instead of one per stage."""
+        return self.read(name).current
+
     @abc.abstractmethod
     def write_pending(self, name: str, record: dict) -> None:
         """Replace the pending stage of ``name``; current and previous are untouched."""

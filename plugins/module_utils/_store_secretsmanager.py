@@ -214,6 +214,10 @@ class SecretsManagerStore(AwsStore, kind="secretsmanager", default_prefix="keytu
             previous.record if previous else None,
         )
 
+    def read_current(self, name: str) -> t.Optional[dict]:
+        current = self._get(self._secret_id(name), CURRENT)  # one GetSecretValue (AWSCURRENT); the placeholder is None
+        return current.record if current else None
+
     def write_pending(self, name: str, record: dict) -> None:
         secret_id = self._secret_id(name)
         body = json.dumps(normalize_record(record), sort_keys=True)

@@ -192,6 +192,10 @@ class SsmStore(AwsStore, kind="ssm", default_prefix="/keyturn/", name_max=PARAME
             return EMPTY
         return StagedRecord(doc["current"], doc["pending"], doc["previous"])
 
+    def read_current(self, name: str) -> t.Optional[dict]:
+        doc = self._record_doc(self._param(name))  # one GetParameter, checked as read() checks it
+        return None if doc is None else doc["current"]
+
     def write_pending(self, name: str, record: dict) -> None:
         param = self._param(name)
         value = normalize_record(record)

@@ -161,7 +161,7 @@ class TaskEnv:
         """Read one record before anything changes in AWS: a missing vault
         secret or an unreadable store fails the task here, cleanly."""
         try:
-            self.require_store().read(name)
+            self.require_store().read_current(name)
         except StoreError as exc:
             raise ValidationError(str(exc))
 

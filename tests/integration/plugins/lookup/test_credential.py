@@ -84,7 +84,7 @@ def make_estate(awsmock, account_id, admin, store):
     return secrets
 
 
-@pytest.mark.parametrize("store_kind", ["file", "secretsmanager"])
+@pytest.mark.parametrize("store_kind", ["file", "secretsmanager", "ssm"])
 def test_credential_lookup(runner, awsmock, account_id, store_kind):
     admin = awsmock.bootstrap(account_id)
     store = StoreUnderTest(store_kind, runner.tmp, awsmock.url, admin)
@@ -134,3 +134,31 @@ def test_store_from_variables(runner, awsmock, account_id):
                                     "keyturn_aws_secret_key": admin["secret_access_key"]})
     assert result.task("active")["msg"] == "member-a", result.stdout[-2000:]
     assert secrets["member-a"] not in result.stdout
+
+
+ONE_LOOKUP = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: one
+      ansible.builtin.debug:
+        msg: "{{ lookup('keyturn.aws.credential', user_name, store=store_option).user_name }}"
+"""
+
+
+@pytest.mark.parametrize("store_kind, read_call", [("secretsmanager", "secretsmanager:GetSecretValue"),
+                                                   ("ssm", "ssm:GetParameter")])
+def test_a_lookup_reads_only_the_current_stage(runner, awsmock, account_id, store_kind, read_call):
+    admin = awsmock.bootstrap(account_id)
+    store = StoreUnderTest(store_kind, runner.tmp, awsmock.url, admin)
+    make_estate(awsmock, account_id, admin, store)
+    name = f"{account_id}/solo"
+    store.store.write_pending(name, {"kind": "iam_user_key", "access_key_id": "AKIAPENDINGPENDING01",
+                                     "secret_access_key": "pending-secret"})  # a stage the lookup does not need
+    env = {"AWS_ENDPOINT_URL": awsmock.url, "AWS_ACCESS_KEY_ID": admin["access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": admin["secret_access_key"], "AWS_REGION": "us-east-1"}
+    awsmock.reset_stats()
+    result = runner.playbook(ONE_LOOKUP, {"store_option": store.option, "user_name": name}, env=env)
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.task("one")["msg"] == "solo"
+    assert awsmock.stats()["calls"].get(read_call) == 1  # the current stage alone: one call, not one per stage

@@ -22,6 +22,7 @@ NAME = "123456789012/alice"
 SID = "keyturn/" + NAME
 OLD = {"access_key_id": "AKIAOLD", "secret_access_key": "old-secret-value-1"}
 NEW = {"access_key_id": "AKIANEW", "secret_access_key": "new-secret-value-2"}
+THIRD = {"access_key_id": "AKIATHIRD", "secret_access_key": "third-secret-value-3"}
 
 
 @pytest.fixture
@@ -297,3 +298,85 @@ def test_store_sm_prefix_rules_say_which_rule(client: t.Any, prefix: t.Any, mess
 
 def test_store_sm_longest_prefix_is_accepted(client: t.Any) -> None:
     assert SecretsManagerStore(client, prefix="x" * 250).prefix == "x" * 250
+
+
+# -- read_current: one GetSecretValue (AWSCURRENT) ---------------------------------
+
+
+def _secret_value(record: t.Any, version: str = "a" * 32) -> dict:
+    return {"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + SID, "Name": SID, "VersionId": version,
+            "SecretString": json.dumps(record, sort_keys=True), "VersionStages": ["AWSCURRENT"]}
+
+
+CURRENT_ONLY = {"SecretId": SID, "VersionStage": "AWSCURRENT"}
+
+
+def test_store_sm_read_current_is_one_call(store: SecretsManagerStore) -> None:
+    gets = calls_of(store.client, "GetSecretValue")
+    stub = Stubber(store.client)
+    stub.add_response("get_secret_value", _secret_value(OLD), CURRENT_ONLY)
+    with stub:
+        assert store.read_current(NAME) == OLD
+    stub.assert_no_pending_responses()
+    assert gets == [CURRENT_ONLY]
+
+
+def test_store_sm_read_current_of_a_pending_only_record_is_none(store: SecretsManagerStore) -> None:
+    stub = Stubber(store.client)
+    stub.add_response("get_secret_value", _secret_value(_store_secretsmanager.PLACEHOLDER), CURRENT_ONLY)
+    with stub:
+        assert store.read_current(NAME) is None  # the placeholder under AWSCURRENT is no credential
+    stub.assert_no_pending_responses()
+
+
+def test_store_sm_read_current_of_an_absent_secret_is_none(store: SecretsManagerStore) -> None:
+    stub = Stubber(store.client)
+    stub.add_client_error("get_secret_value", "ResourceNotFoundException", "Secrets Manager can't find the secret",
+                          expected_params=CURRENT_ONLY)
+    with stub:
+        assert store.read_current(NAME) is None
+    stub.assert_no_pending_responses()
+
+
+def test_store_sm_read_current_of_a_deleted_secret_fails_as_read(store: SecretsManagerStore) -> None:
+    errors = []
+    for read in (store.read_current, store.read):
+        stub = Stubber(store.client)
+        stub.add_client_error("get_secret_value", "InvalidRequestException",
+                              "You can't perform this operation on the secret because it was marked for deletion.",
+                              expected_params=CURRENT_ONLY)
+        with stub, pytest.raises(StoreError) as info:
+            read(NAME)
+        stub.assert_no_pending_responses()
+        errors.append(str(info.value))
+    assert errors[0] == errors[1] and "scheduled for deletion" in errors[0]
+
+
+def test_store_sm_read_current_matches_read_on_moto(store: SecretsManagerStore, client: t.Any) -> None:
+    gets = calls_of(client, "GetSecretValue")
+
+    def check(state: StagedRecord) -> None:
+        assert store.read(NAME) == state
+        del gets[:]
+        assert store.read_current(NAME) == state.current
+        assert gets == [CURRENT_ONLY]
+
+    store.write_pending(NAME, NEW)
+    check(StagedRecord(None, NEW, None))
+    store.promote(NAME)
+    check(StagedRecord(NEW, None, None))
+    store.write_pending(NAME, THIRD)
+    store.promote(NAME)
+    check(StagedRecord(THIRD, None, NEW))
+    store.write_pending(NAME, OLD)
+    check(StagedRecord(THIRD, OLD, NEW))
+    client.delete_secret(SecretId=SID, RecoveryWindowInDays=7)  # scheduled for deletion, not gone
+    with pytest.raises(StoreError) as current_error:
+        store.read_current(NAME)
+    with pytest.raises(StoreError) as read_error:
+        store.read(NAME)
+    assert str(current_error.value) == str(read_error.value)
+    store.delete(NAME)
+    del gets[:]
+    assert store.read_current(NAME) is None and gets == [CURRENT_ONLY]
+    assert store.read(NAME) == EMPTY

@@ -266,3 +266,71 @@ def test_store_ssm_prefix_rules_say_which_rule(client: t.Any, prefix: t.Any, mes
 
 def test_store_ssm_longest_prefix_is_accepted(client: t.Any) -> None:
     assert SsmStore(client, prefix="/" + "x" * 747 + "/").prefix.endswith("x/")
+
+
+# -- read_current: one GetParameter ------------------------------------------------
+
+
+def _parameter(doc: t.Any) -> dict:
+    return {"Parameter": {"Name": PARAM, "Type": "SecureString", "Value": json.dumps(doc), "Version": 3}}
+
+
+CURRENT_PARAM = {"Name": PARAM, "WithDecryption": True}
+
+
+def test_store_ssm_read_current_is_one_call(store: SsmStore) -> None:
+    gets = calls_of(store.client, "GetParameter")
+    stub = Stubber(store.client)
+    stub.add_response("get_parameter", _parameter({"format": 1, "current": OLD, "pending": NEW, "previous": None}),
+                      CURRENT_PARAM)
+    with stub:
+        assert store.read_current(NAME) == OLD
+    stub.assert_no_pending_responses()
+    assert gets == [CURRENT_PARAM]
+
+
+def test_store_ssm_read_current_of_a_pending_only_record_is_none(store: SsmStore) -> None:
+    stub = Stubber(store.client)
+    stub.add_response("get_parameter", _parameter({"format": 1, "current": None, "pending": NEW, "previous": None}),
+                      CURRENT_PARAM)
+    with stub:
+        assert store.read_current(NAME) is None
+    stub.assert_no_pending_responses()
+
+
+def test_store_ssm_read_current_of_a_missing_parameter_is_none(store: SsmStore) -> None:
+    stub = Stubber(store.client)
+    stub.add_client_error("get_parameter", "ParameterNotFound", "not found", expected_params=CURRENT_PARAM)
+    with stub:
+        assert store.read_current(NAME) is None
+    stub.assert_no_pending_responses()
+
+
+def test_store_ssm_read_current_checks_the_record_as_read(store: SsmStore) -> None:
+    for doc in ({"format": 9}, {"format": 1, "current": "hunter2"}, {"format": 1, "current": OLD, "pending": ["x"]}):
+        errors = []
+        for read in (store.read_current, store.read):
+            stub = Stubber(store.client)
+            stub.add_response("get_parameter", _parameter(doc), CURRENT_PARAM)
+            with stub, pytest.raises(StoreError) as info:
+                read(NAME)
+            errors.append(str(info.value))
+        assert errors[0] == errors[1] and "hunter2" not in errors[0]
+
+
+def test_store_ssm_read_current_matches_read_on_moto(store: SsmStore, client: t.Any) -> None:
+    gets = calls_of(client, "GetParameter")
+    store.write_current(NAME, OLD)
+    store.write_pending(NAME, NEW)
+    for state in (StagedRecord(OLD, NEW, None), None):
+        if state is None:
+            store.promote(NAME)
+            state = StagedRecord(NEW, None, OLD)
+        assert store.read(NAME) == state
+        del gets[:]
+        assert store.read_current(NAME) == state.current
+        assert gets == [CURRENT_PARAM]
+    client.delete_parameter(Name=PARAM)
+    del gets[:]
+    assert store.read_current(NAME) is None and gets == [CURRENT_PARAM]
+    assert store.read(NAME) == EMPTY

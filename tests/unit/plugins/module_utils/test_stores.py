@@ -448,3 +448,48 @@ def test_store_backups_reaches_the_file_store(tmp_path: t.Any) -> None:
     assert build_store({"type": "file", "path": path}, file_store_factory=file_factory(secrets)).backups == 3
     assert build_store({"type": "file", "path": path, "backups": "0"}, file_store_factory=file_factory(secrets)).backups == 0
     assert build_store({"type": "file", "path": path, "backups": 7}, file_store_factory=file_factory(secrets)).backups == 7
+
+
+# -- read_current: the current stage alone, as read().current -------------------
+
+
+def test_store_read_current_is_read_current_in_every_state(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def same() -> t.Optional[dict]:
+        current = store.read_current(NAME)
+        assert current == store.read(NAME).current
+        return current
+
+    assert same() is None  # unknown name
+    store.write_pending(NAME, NEW)
+    assert same() is None  # a pending credential is never current
+    store.promote(NAME)
+    assert same() == NEW  # the first credential
+    store.write_pending(NAME, THIRD)
+    assert same() == NEW  # current, pending and (after the next promote) previous
+    store.promote(NAME)
+    assert same() == THIRD
+    store.write_pending(NAME, OLD)
+    crash_mid_promote(store, NAME, monkeypatch)
+    assert same() == store.read(NAME).current  # a half-done promotion reads the same both ways
+    store.discard_pending(NAME)
+    assert same() == THIRD
+    store.delete(NAME)
+    assert same() is None  # deleted
+
+
+def test_store_read_current_returns_plain_json_copies(store: Store) -> None:
+    record = {"s": "x", "l": [1, "two"], "d": {"k": "v"}}
+    store.write_current(NAME, record)
+    got = store.read_current(NAME)
+    assert got == record and got.__class__ is dict and got["d"].__class__ is dict
+    got["d"]["k"] = "changed"
+    assert store.read_current(NAME) == record  # the caller's changes do not reach the store
+
+
+def test_store_read_current_rejects_bad_names(store: Store) -> None:
+    for bad in ("", "/lead", "a//b", "semi;colon", "x" * 257, "name.lease"):
+        with pytest.raises(StoreError) as current_error:
+            store.read_current(bad)
+        with pytest.raises(StoreError) as read_error:
+            store.read(bad)
+        assert str(current_error.value) == str(read_error.value)
