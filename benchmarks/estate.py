@@ -132,6 +132,8 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
     return {"scenario": name, "wall_seconds": round(wall, 1), "setup_seconds": round(setup, 1), "failed_runs": failed,
             "users": total_users, "keys_created": created, "aws_calls": stats["total_calls"],
             "calls_per_user": round(stats["total_calls"] / total_users, 1), "throttled": stats["throttled"],
+            "calls_per_user_by_action": {name: round(count / total_users, 2) for name, count in
+                                         sorted(stats["calls"].items(), key=lambda item: -item[1])},
             "peak_rss_mb": round(max(r.max_rss_kib for r in runs) / 1024, 1),
             "bound_seconds": round(bound, 1), "ratio_to_bound": round(wall / bound, 2) if bound else None}
 
