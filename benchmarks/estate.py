@@ -124,13 +124,16 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
         wall = time.perf_counter() - started
         stats = mock.stats()
     failed = [r.log for r in runs if r.rc != 0]
-    created = stats["calls"].get("iam:CreateAccessKey", 0)
+    # A throttled call is counted in ``calls`` too, but it created nothing.
+    created = stats["calls"].get("iam:CreateAccessKey", 0) - stats.get("throttled_calls", {}).get("iam:CreateAccessKey", 0)
     total_users = args.accounts * args.users
     per_account = [c for a, c in stats["account_calls"].items() if a in {member[1] for member in estate["members"]}]
     bound = max(max(c.get("iam", 0) / args.iam_rate, c.get("sts", 0) / args.sts_rate) for c in per_account)
     return {"scenario": name, "wall_seconds": round(wall, 1), "setup_seconds": round(setup, 1), "failed_runs": failed,
             "users": total_users, "keys_created": created, "aws_calls": stats["total_calls"],
             "calls_per_user": round(stats["total_calls"] / total_users, 1), "throttled": stats["throttled"],
+            "calls_per_user_by_action": {name: round(count / total_users, 2) for name, count in
+                                         sorted(stats["calls"].items(), key=lambda item: -item[1])},
             "peak_rss_mb": round(max(r.max_rss_kib for r in runs) / 1024, 1),
             "bound_seconds": round(bound, 1), "ratio_to_bound": round(wall / bound, 2) if bound else None}
 

@@ -95,6 +95,7 @@ class Settings:
         self.buckets: t.Dict[t.Tuple[str, str], t.List[float]] = {}
         self.account_calls: t.Dict[str, t.Dict[str, int]] = {}
         self.throttled = 0
+        self.throttled_calls: t.Dict[str, int] = {}  # Throttling answers by service:action (also in ``calls``)
         self.key_accounts: t.Dict[str, str] = {}
 
     def take(self, account: str, service: str) -> bool:
@@ -168,6 +169,7 @@ class Settings:
         with self.lock:
             return {"propagation_delay": self.propagation_delay, "throttle_rate": self.throttle_rate,
                     "calls": dict(self.calls), "total_calls": sum(self.calls.values()), "throttled": self.throttled,
+                    "throttled_calls": dict(self.throttled_calls),
                     "clock_offset": self.clock_offset, "latency": self.latency, "rate_limits": dict(self.rate_limits),
                     "account_calls": {a: dict(c) for a, c in self.account_calls.items()}}
 
@@ -464,6 +466,7 @@ def _control(environ: t.Dict[str, t.Any], start_response: t.Callable[..., t.Any]
                 SETTINGS.calls.clear()
                 SETTINGS.account_calls.clear()
                 SETTINGS.throttled = 0
+                SETTINGS.throttled_calls.clear()
             return _json(start_response, "200 OK", SETTINGS.snapshot())
         if path == "issued":  # every secret handed out, optionally of one account
             with SETTINGS.lock:
@@ -567,6 +570,7 @@ class Wrapper:
         if throttle:
             with SETTINGS.lock:
                 SETTINGS.throttled += 1
+                SETTINGS.throttled_calls[name] = SETTINGS.throttled_calls.get(name, 0) + 1
             if environ.get("HTTP_X_AMZ_TARGET"):
                 data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
                 start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
