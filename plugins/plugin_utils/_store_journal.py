@@ -26,7 +26,9 @@ import typing as t
 
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_FORMAT = 1
-_ENTRY_START = re.compile(rb"(?m)^\$ANSIBLE_VAULT;")
+# An entry starts at a line that starts with "$" (its "$ANSIBLE_VAULT;" header; the hex lines of an envelope
+# never hold a "$"): even the first byte of an append still being written is told apart from the entry before.
+_ENTRY_START = re.compile(rb"(?m)^\$")
 
 
 class JournalEntry(t.NamedTuple):

@@ -238,3 +238,18 @@ def test_store_journal_not_used_outside_a_task(path: str, secrets: list, monkeyp
     store.write_current("acct/a", record(1))
     store.write_current("acct/a", record(2))
     assert not os.path.exists(journal(path)) and derived == []
+
+
+@pytest.mark.parametrize("visible", [1, 5, 20])
+def test_store_journal_an_append_being_written_hides_nothing_before_it(path: str, secrets: list, visible: int) -> None:
+    """A reader that sees only the first bytes of an append still being written reads every entry before it."""
+    store = FileStore(path, secrets)
+    store.write_current("acct/base", record(0))
+    with store.batched_releases():
+        store.write_current("acct/a", record(1))
+        blob = open(journal(path), "rb").read()
+        with open(journal(path), "ab") as fh:
+            fh.write(blob[:visible])  # "$", "$ANSI", "$ANSIBLE_VAULT;1.1;A"
+        assert fresh(path, secrets).read("acct/a").current == record(1)
+        with open(journal(path), "r+b") as fh:
+            fh.truncate(len(blob))
