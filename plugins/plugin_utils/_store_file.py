@@ -585,11 +585,13 @@ class FileStore(Store):
     def _append(self, records: dict, changed: t.Iterable[str]) -> None:
         """Append the entries of the ``changed`` records to the journal (caller holds the lock and has just
         read ``records``, the store file merged with the journal); durable before it returns."""
-        ident, generation, _records = self._cache or (None, None, {})
-        known = self._merged
-        if generation is None or ident != self._snapshot_ident():
-            self._write(records)
+        ident, generation, snapshot = self._snapshot()
+        if generation is None:
+            self._write(records)  # a store file without a generation (none yet, or hand-made): no journal applies
             return
+        # The journal as it is now (under the lock it cannot change; a reader thread of this process may have
+        # cached an older view meanwhile, so ask again rather than trust the cache).
+        known = self._merge_journal(ident, generation, snapshot)
         blob = self._encrypt(entry_text(generation, {name: records.get(name) for name in changed}))
         flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         try:
