@@ -255,16 +255,23 @@ def test_store_journal_an_append_being_written_hides_nothing_before_it(path: str
             fh.truncate(len(blob))
 
 
-def test_store_journal_append_does_not_trust_an_older_cached_view(path: str, secrets: list) -> None:
-    """A reader thread of the same process may leave an older view of the journal in the cache; the next
-    commit reads the journal again under the lock instead of refusing or cutting anything off."""
+def test_store_journal_append_does_not_trust_an_older_cached_view(path: str, secrets: list,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader thread of the same process may leave an older view of the journal in the cache right before
+    an append; the append reads the journal again under the lock instead of refusing or cutting anything off."""
     store = FileStore(path, secrets)
     store.write_current("acct/base", record(0))
     with store.batched_releases():
         store.write_current("acct/a", record(1))
         older = store._merged
         store.write_current("acct/b", record(2))
-        store._merged = older  # what a slow reader thread would leave behind
+        real_append = store._append
+
+        def after_a_slow_reader(records: dict, changed: t.Any) -> None:
+            store._merged = older  # what a slow reader thread would leave behind, after the commit read
+            real_append(records, changed)
+
+        monkeypatch.setattr(store, "_append", after_a_slow_reader)
         store.write_current("acct/c", record(3))
         other = fresh(path, secrets)
         assert [other.read(f"acct/{n}").current for n in "abc"] == [record(1), record(2), record(3)]
