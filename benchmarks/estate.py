@@ -33,7 +33,7 @@ import typing as t
 
 import boto3
 
-from benchmarks.run import measure
+from benchmarks.run import measure, process_cpu
 from tools.awsmock.client import AwsMock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,11 +117,13 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
                 json.dump({**extra, "awx_job_id": 100 + index}, handle)
             commands.append([os.path.join(BIN, "ansible-playbook"), "-i", inventory, "keyturn.aws.rotate_accounts",
                              "-f", str(forks), "-e", "@" + variables])
+        server_cpu = process_cpu(mock.proc.pid) if mock.proc is not None else 0.0
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
             runs = list(pool.map(lambda item: measure(item[1], env, work, os.path.join(work, f"{name}-{item[0]}.log"),
                                                       args.timeout), enumerate(commands)))
         wall = time.perf_counter() - started
+        server_cpu = (process_cpu(mock.proc.pid) if mock.proc is not None else 0.0) - server_cpu
         stats = mock.stats()
     failed = [r.log for r in runs if r.rc != 0]
     # A throttled call is counted in ``calls`` too, but it created nothing.
@@ -135,6 +137,10 @@ def run_scenario(name: str, args: argparse.Namespace, work: str) -> t.Dict[str, 
             "calls_per_user_by_action": {name: round(count / total_users, 2) for name, count in
                                          sorted(stats["calls"].items(), key=lambda item: -item[1])},
             "peak_rss_mb": round(max(r.max_rss_kib for r in runs) / 1024, 1),
+            # CPU seconds of the playbook process trees and of the test server during the run: both share this
+            # machine's cores, so (client + server) / cores is a floor for the wall time here.
+            "client_cpu_s": round(sum(r.cpu for r in runs), 1), "server_cpu_s": round(server_cpu, 1),
+            "cpu_bound_s": round((sum(r.cpu for r in runs) + server_cpu) / (os.cpu_count() or 1), 1),
             "bound_seconds": round(bound, 1), "ratio_to_bound": round(wall / bound, 2) if bound else None}
 
 
