@@ -60,6 +60,9 @@ class Store(abc.ABC):
     """Abstract staged-record store.  One subclass per store ``type``."""
 
     kind: t.ClassVar[str] = ""
+    # How a caller waits while the store serialises its changes (the file store's group commit); a task
+    # sets it so that a user waiting there gives its concurrency slot to another.  AWS stores do not wait.
+    waiting: t.Callable[[], t.ContextManager[None]] = contextlib.nullcontext
 
     @abc.abstractmethod
     def read(self, name: str) -> StagedRecord:

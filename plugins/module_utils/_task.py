@@ -131,8 +131,8 @@ class TaskEnv:
         self.ctx = ctx
         self.base = base
         self.store = store
-        if store is not None and hasattr(store, "waiting"):
-            store.waiting = self.idle  # the file store: a user waiting for its commit holds no slot
+        if store is not None:
+            store.waiting = self.idle  # a user waiting for the store's commit holds no slot
         self.conn = conn
         self.identity = dict(identity)
         self.account_id = identity["account"]

@@ -191,6 +191,15 @@ class _Merged(t.NamedTuple):
     stale: bool  # the journal holds entries of an earlier generation (to be cut off by the next append)
 
 
+class _View(t.NamedTuple):
+    """One read of the store: the store file (identity, generation), its journal as merged, and the records."""
+
+    snapshot: t.Any
+    generation: t.Optional[str]
+    journal: t.Optional[_Merged]
+    records: dict
+
+
 class _Ticket:
     """One queued change of one record: ``change(entry)`` edits a private copy of the entry (all stages, plus
     ``lease`` while leased) and returns whether it changed anything."""
@@ -268,8 +277,6 @@ class FileStore(Store):
         self._peak_batch = 0  # the largest batch committed within the current batched_releases block
         self._last_commit = 0.0  # seconds the last commit took
         self._next_key = _NextKey() if _NextKey.usable() else None
-        # How a caller waits for its commit: a task gives its concurrency slot to another user meanwhile.
-        self.waiting: t.Callable[[], t.ContextManager[None]] = contextlib.nullcontext
 
     def describe(self) -> str:
         return "file store %s" % self.path
@@ -355,16 +362,20 @@ class FileStore(Store):
         return dict(self._records())
 
     def _records(self) -> dict:
-        """All records, read-only (the cached mapping itself when nothing changed): the store file merged
-        with its journal (see _store_journal).  A store file replaced while it is read (a task folding its
-        journal in) is read again, so a reader never sees the file without the changes it was replaced with."""
+        """All records, read-only (the cached mapping itself when nothing changed)."""
+        return self._read().records
+
+    def _read(self) -> "_View":
+        """The store file merged with its journal (see _store_journal).  A store file replaced while it is
+        read (a task folding its journal in) is read again, so a reader never sees the file without the
+        changes it was replaced with."""
         for _attempt in range(10):
             ident, generation, records = self._snapshot()
             if generation is None:
-                return records  # written without a generation: no journal applies
+                return _View(ident, None, None, records)  # written without a generation: no journal applies
             merged = self._merge_journal(ident, generation, records)
             if self._snapshot_ident() == ident:
-                return records if merged is None else merged.records
+                return _View(ident, generation, merged, records if merged is None else merged.records)
         raise StoreError("the file store %s kept changing while it was read; try again" % self.path)
 
     def _snapshot_ident(self) -> t.Optional[t.Tuple[int, int, int, int]]:
@@ -582,16 +593,13 @@ class FileStore(Store):
                 "cannot write the file store %s: %s" % (self.path, exc.strerror or exc.__class__.__name__)
             ) from None
 
-    def _append(self, records: dict, changed: t.Iterable[str]) -> None:
-        """Append the entries of the ``changed`` records to the journal (caller holds the lock and has just
-        read ``records``, the store file merged with the journal); durable before it returns."""
-        ident, generation, snapshot = self._snapshot()
+    def _append(self, view: "_View", records: dict, changed: t.Iterable[str]) -> None:
+        """Append the entries of the ``changed`` records to the journal; ``view`` is what the caller read under
+        the lock it still holds, ``records`` the records after its changes.  Durable before it returns."""
+        ident, generation, known = view.snapshot, view.generation, view.journal
         if generation is None:
             self._write(records)  # a store file without a generation (none yet, or hand-made): no journal applies
             return
-        # The journal as it is now (under the lock it cannot change; a reader thread of this process may have
-        # cached an older view meanwhile, so ask again rather than trust the cache).
-        known = self._merge_journal(ident, generation, snapshot)
         blob = self._encrypt(entry_text(generation, {name: records.get(name) for name in changed}))
         flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         try:
@@ -662,7 +670,8 @@ class FileStore(Store):
         started = time.monotonic()
         try:
             with self._locked():
-                records = self._load()
+                view = self._read()  # under the lock: exactly what is on disk until the lock is given back
+                records = dict(view.records)
                 changed: t.List[str] = []
                 for ticket in batch:
                     if ticket.name is None:
@@ -681,7 +690,7 @@ class FileStore(Store):
                         records[ticket.name] = entry
                     changed.append(ticket.name)
                 if changed and self._batching:
-                    self._append(records, dict.fromkeys(changed))  # a task's commit: to the journal
+                    self._append(view, records, dict.fromkeys(changed))  # a task's commit: to the journal
                 elif changed or (not self._batching and os.path.exists(self.journal_path)):
                     self._write(records)  # the whole file, with any journal folded in
         except StoreError as exc:

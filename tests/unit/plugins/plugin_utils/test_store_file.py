@@ -473,7 +473,7 @@ def test_store_file_batched_releases_ride_the_next_commit(path: str, secrets: li
     commits = []
     real_write, real_append = store._write, store._append
     monkeypatch.setattr(store, "_write", lambda records: (commits.append("write"), real_write(records)))
-    monkeypatch.setattr(store, "_append", lambda records, changed: (commits.append("append"), real_append(records, changed)))
+    monkeypatch.setattr(store, "_append", lambda view, records, changed: (commits.append("append"), real_append(view, records, changed)))
     with store.batched_releases():
         with store.lease("acct/a", "run-1", 300):
             store.write_pending("acct/a", RECORD)

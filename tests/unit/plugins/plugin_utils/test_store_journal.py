@@ -267,9 +267,9 @@ def test_store_journal_append_does_not_trust_an_older_cached_view(path: str, sec
         store.write_current("acct/b", record(2))
         real_append = store._append
 
-        def after_a_slow_reader(records: dict, changed: t.Any) -> None:
+        def after_a_slow_reader(view: t.Any, records: dict, changed: t.Any) -> None:
             store._merged = older  # what a slow reader thread would leave behind, after the commit read
-            real_append(records, changed)
+            real_append(view, records, changed)
 
         monkeypatch.setattr(store, "_append", after_a_slow_reader)
         store.write_current("acct/c", record(3))
