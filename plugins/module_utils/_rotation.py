@@ -25,11 +25,11 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
     confirm_refused,
     create_key,
     delete_key,
+    is_user_arn,
     last_used,
     list_keys,
     parse_time,
     set_status,
-    user_arn_pattern,
     verify_key,
 )
 from ansible_collections.keyturn.aws.plugins.module_utils._records import RECORD_KIND
@@ -215,7 +215,7 @@ class UserRotation:
         self.retirement: t.Optional[Retirement] = None  # the previous key's, judged at the start of the run
         self.own_use: t.Dict[str, datetime.datetime] = {}  # key id -> when this run signed with it
         self.is_caller = bool(env.caller_arn and not self.policy.self_rotate
-                              and user_arn_pattern(env.partition, env.account_id, self.user).match(env.caller_arn))
+                              and is_user_arn(env.caller_arn, env.partition, env.account_id, self.user))
         # (the engines run such a user last: _task.map_caller_last)
 
     # -- entry point ----------------------------------------------------------

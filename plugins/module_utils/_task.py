@@ -18,7 +18,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._context import RunCon
 from ansible_collections.keyturn.aws.plugins.module_utils._errors import KeyturnError, PartitionError, ValidationError
 from ansible_collections.keyturn.aws.plugins.module_utils._options import connection_params
 from ansible_collections.keyturn.aws.plugins.module_utils._partitions import partition_of_arn
-from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import user_arn_pattern
+from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import is_user_arn
 from ansible_collections.keyturn.aws.plugins.module_utils._rotation import Env
 from ansible_collections.keyturn.aws.plugins.module_utils._store_base import Store, StoreError
 from ansible_collections.keyturn.aws.plugins.module_utils._stores import STORE_SPEC, build_store
@@ -223,7 +223,7 @@ def failure_message(results: t.Sequence[t.Mapping[str, t.Any]], what: str = "use
 
 def is_task_user(env: Env, user: str) -> bool:
     """Whether ``user`` is the IAM user the task's own credentials belong to."""
-    return bool(env.caller_arn and user_arn_pattern(env.partition, env.account_id, user).match(env.caller_arn))
+    return is_user_arn(env.caller_arn, env.partition, env.account_id, user)
 
 
 def map_caller_last(task: TaskEnv, items: t.Sequence[t.Any], is_caller: t.Callable[[t.Any], bool],

@@ -17,10 +17,10 @@ from ansible_collections.keyturn.aws.plugins.module_utils._iam_keys import (
     confirm_refused,
     create_key,
     delete_key,
+    is_user_arn,
     list_keys,
     parse_time,
     set_status,
-    user_arn_pattern,
     verify_key,
 )
 from protocol_fakes import ACCOUNT, NOW, FakeConnection, days_ago, key_id
@@ -164,9 +164,16 @@ def test_set_status(aws):
     (f"arn:aws-cn:iam::{ACCOUNT}:user/alice", False),
     ("arn:aws:iam::210987654321:user/alice", False),
     (f"arn:aws:sts::{ACCOUNT}:assumed-role/alice/x", False),
+    (f"arn:aws:iam::{ACCOUNT}:user/x:y/alice", False),
+    (f"arn:aws:iam::{ACCOUNT}:user/", False),
+    (f"arn:aws:iam::{ACCOUNT}:user/xalice", False),
+    (f"arn:aws:iam::{ACCOUNT}:role/alice", False),
+    (f"arn:aws:iam::{ACCOUNT}:user/alice/", False),
+    ("", False),
+    (None, False),
 ])
-def test_user_arn_pattern(arn, matches):
-    assert bool(user_arn_pattern("aws", ACCOUNT, USER).match(arn)) is matches
+def test_is_user_arn(arn, matches):
+    assert is_user_arn(arn, "aws", ACCOUNT, USER) is matches
 
 
 # -- verification quorum -------------------------------------------------------------------
