@@ -36,6 +36,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -414,26 +415,50 @@ class Bench:
                    if count != extrapolate_to else "measured")
         return out
 
-    def floor(self, count: int) -> t.Dict[str, t.Any]:
+    def floor(self, count: int, label: str = "floor") -> t.Dict[str, t.Any]:
         account_id, admin, iam = self.account()
         names, old = self.users(iam, count, with_keys=True)
         spec = {"account_id": account_id, "endpoint_url": self.mock.url, "region": REGION, "access_key_id": admin["access_key_id"],
-                "secret_access_key": admin["secret_access_key"], "users": names, "store_path": self.path("floor-store.jsonl"),
+                "secret_access_key": admin["secret_access_key"], "users": names, "store_path": self.path(f"{label}-store.jsonl"),
                 "verify_successes": 2, "verify_timeout": 60, "verify_interval": 1.0}
-        spec_file = self.write("floor-spec.json", json.dumps(spec))
+        spec_file = self.write(f"{label}-spec.json", json.dumps(spec))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EC2_"))}
         env.update(PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""), AWS_CONFIG_FILE=self.path("no-aws-config"),
                    AWS_SHARED_CREDENTIALS_FILE=self.path("no-aws-credentials"), AWS_EC2_METADATA_DISABLED="true")
         self.mock.reset_stats()
         server_cpu = self.server_cpu()
-        run = measure([sys.executable, "-m", "benchmarks.floor", spec_file], env, ROOT, self.path("floor.log"),
+        run = measure([sys.executable, "-m", "benchmarks.floor", spec_file], env, ROOT, self.path(f"{label}.log"),
                       timeout=300 + 10 * count)
         server_cpu = self.server_cpu() - server_cpu
         calls = self.calls()
         if run.rc != 0:
             raise BenchError(f"floor: exited {run.rc}; log {run.log}:\n{run.tail()}")
-        self.check_rotated(iam, names, old, "floor", count)
-        return self.result("floor", "floor", count, run, calls, server_cpu)
+        self.check_rotated(iam, names, old, label, count)
+        return self.result(label, "floor", count, run, calls, server_cpu)
+
+
+ROUND_FIELDS = ("wall_s", "client_cpu_s", "server_cpu_s", "peak_rss_mib", "calls_per_user")
+
+
+def median_round(rounds: t.Sequence[t.Dict[str, t.Any]], label: str) -> t.Dict[str, t.Any]:
+    """One row for several rounds of the same scenario: the round of median wall time, with the median of
+    each figure (wall, client CPU, server CPU, peak RSS, calls) and every round's wall and CPU listed."""
+    ordered = sorted(rounds, key=lambda row: row["wall_s"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    for field in ROUND_FIELDS:
+        values = [r[field] for r in rounds if r.get(field) is not None]
+        if values:
+            row[field] = round(statistics.median(values), 3)
+    row["label"] = label
+    row["per_user_ms"] = round(1000 * row["wall_s"] / row["users"], 1)
+    row["client_cpu_ms_per_user"] = round(1000 * row["client_cpu_s"] / max(row["rotated"], 1), 1)
+    row["rounds"] = [{"wall_s": r["wall_s"], "client_cpu_s": r["client_cpu_s"], "server_cpu_s": r["server_cpu_s"]}
+                     for r in rounds]
+    failures = [r["failure"] for r in rounds if r.get("failure")]
+    if failures:
+        row["failure"] = failures[0]
+        row["rotated"] = min(r["rotated"] for r in rounds)
+    return row
 
 
 def step(text: str) -> None:
@@ -502,6 +527,9 @@ def parse_args(argv: t.Optional[t.Sequence[str]]) -> argparse.Namespace:
                         help="users of the secretsmanager and ssm store runs (default 200)")
     parser.add_argument("--delay", type=float, default=5.0, help="simulated IAM propagation delay in seconds (default 5)")
     parser.add_argument("--delay-users", type=int, default=20, help="users of the propagation-delay runs (default 20)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="keyturn and floor runs at --users, alternating (keyturn, floor, keyturn, ...); "
+                             "the targets use the median round (default 3)")
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default all; targets without data are SKIPPED)")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"results JSON (default {DEFAULT_OUTPUT})")
@@ -520,6 +548,8 @@ def parse_args(argv: t.Optional[t.Sequence[str]]) -> argparse.Namespace:
     if not args.only or args.only - set(SCENARIOS):
         parser.error(f"--only takes names from {','.join(SCENARIOS)}")
     args.memory_sizes = sorted({int(x) for x in str(args.memory_users).split(",") if x.strip() and int(x) != args.users})
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.users < 1 or args.delay_users < 1 or args.store_users < 1 or any(size < 1 for size in args.memory_sizes):
         parser.error("user counts must be positive")
     return args
@@ -529,7 +559,7 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
     results: t.Dict[str, t.Any] = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"collections": args.collections, "users": args.users, "naive_users": args.naive_users, "memory_sizes": args.memory_sizes,
+        "settings": {"collections": args.collections, "users": args.users, "rounds": args.rounds, "naive_users": args.naive_users, "memory_sizes": args.memory_sizes,
                      "delay_s": args.delay, "delay_users": args.delay_users, "store_users": args.store_users,
                      "quick": args.quick,
                      "keyturn": "access_key_rotate defaults: concurrency 10, verify_successes 2, file store"},
@@ -557,10 +587,23 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
         step(f"awsmock on {mock.url}; work directory {work}")
         results["startup_s"] = {"keyturn_venv": round(bench.startup(BIN, args.collections, "startup-keyturn"), 3)}
 
+        # keyturn and the floor at --users in alternating rounds: a change in the machine's load during the
+        # run (other tenants, the server's growing state) falls on both alike; the median round counts.
+        estate = None
         if "keyturn" in args.only:
-            step(f"keyturn: onboarding {args.users} users (first rotation), then the measured rotation")
+            step(f"keyturn: onboarding {args.users} users (first rotation)")
             estate = bench.keyturn_estate("keyturn", args.users)
-            main = bench.keyturn_run(estate, "keyturn")
+        keyturn_rounds: t.List[t.Dict[str, t.Any]] = []
+        floor_rounds: t.List[t.Dict[str, t.Any]] = []
+        for number in range(1, args.rounds + 1):
+            if estate is not None:
+                step(f"keyturn: round {number} of {args.rounds}, {args.users} due users")
+                keyturn_rounds.append(bench.keyturn_run(estate, f"keyturn-round{number}"))
+            if "floor" in args.only:
+                step(f"floor: round {number} of {args.rounds}, plain boto3 loop over {args.users} users")
+                floor_rounds.append(bench.floor(args.users, f"floor-round{number}"))
+        if estate is not None:
+            main = median_round(keyturn_rounds, "keyturn")
             main.update(onboarding_wall_s=estate["onboarding"]["wall_s"], growth=True)
             rows.append(main)
             for size in args.memory_sizes:
@@ -569,10 +612,8 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
                 row = bench.keyturn_run(small, f"keyturn-{size}")
                 row.update(onboarding_wall_s=small["onboarding"]["wall_s"], growth=True)
                 rows.append(row)
-
-        if "floor" in args.only:
-            step(f"floor: plain boto3 loop over {args.users} users")
-            floor = bench.floor(args.users)
+        if floor_rounds:
+            floor = median_round(floor_rounds, "floor")
             rows.append(floor)
 
         if "naive" in args.only:
@@ -616,6 +657,10 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
         "peak_rss_growth": ratio(sizes[-1]["peak_rss_mib"], sizes[0]["peak_rss_mib"]) if len(sizes) > 1 else None,
         "per_user_time_growth": ratio(sizes[-1]["per_user_ms"], sizes[0]["per_user_ms"]) if len(sizes) > 1 else None,
         "client_cpu_per_user_over_floor": ratio(main.get("client_cpu_ms_per_user"), floor.get("client_cpu_ms_per_user")),
+        # each round's keyturn against the floor run right after it
+        "time_over_floor_by_round": [ratio(k["wall_s"], f["wall_s"]) for k, f in zip(keyturn_rounds, floor_rounds)],
+        "cpu_over_floor_by_round": [ratio(k["client_cpu_s"] / max(k["rotated"], 1), f["client_cpu_s"] / max(f["rotated"], 1))
+                                    for k, f in zip(keyturn_rounds, floor_rounds)],
     }
     results["stores"] = {kind: {"users": row["users"], "wall_s": row["wall_s"], "calls_per_user": row.get("calls_per_user"),
                                 "client_cpu_ms_per_user": row["client_cpu_ms_per_user"]} for kind, row in stores.items()}
@@ -646,6 +691,10 @@ def report(results: t.Mapping[str, t.Any]) -> str:
     ratios = results["ratios"]
     lines = ["", table(results["scenarios"]), ""]
     lines.append(f"ansible-playbook startup (one debug task): {results['startup_s']}")
+    for row in results["scenarios"]:
+        if len(row.get("rounds") or ()) > 1:
+            each = "; ".join(f"{r['wall_s']:.2f} s wall, {r['client_cpu_s']:.2f} s CPU" for r in row["rounds"])
+            lines.append(f"{row['label']} rounds (median used): {each}")
     growth = "; ".join(f"{g['users']} users: {g['wall_s']:.2f} s, {g['per_user_ms']:.1f} ms/user, {g['peak_rss_mib']:.1f} MiB"
                        for g in results["growth"])
     lines.append(f"growth (keyturn): {growth}")
