@@ -72,6 +72,9 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
     parser.add_argument("--sort", default="cumulative,tottime")
     parser.add_argument("--main-thread-only", action="store_true", help="profile the calling thread only")
     parser.add_argument("--output", help="also dump the raw profile here (pstats format)")
+    parser.add_argument("--wall-clock", action="store_true",
+                        help="time functions by the wall clock (default: each thread's own CPU time, so that a thread "
+                             "waiting for a lock, the GIL, a sleep or the network adds nothing)")
     args = parser.parse_args(argv)
 
     work = tempfile.mkdtemp(prefix="bench-profile-", dir=os.path.join(ROOT, "build"))
@@ -103,13 +106,14 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
         mock.reset_stats()
         params["concurrency"] = args.concurrency
 
-        profiler = cProfile.Profile()
+        timer = time.perf_counter if args.wall_clock else time.thread_time
+        profiler = cProfile.Profile(timer)
         profiles = [profiler]
         lock = threading.Lock()
 
         def per_thread(*_: t.Any) -> None:  # installed in each new thread: its own profiler
             sys.setprofile(None)
-            own = cProfile.Profile()
+            own = cProfile.Profile(timer)
             with lock:
                 profiles.append(own)
             own.enable()
