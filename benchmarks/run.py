@@ -559,7 +559,8 @@ def run_all(args: argparse.Namespace, work: str) -> t.Dict[str, t.Any]:
     results: t.Dict[str, t.Any] = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"collections": args.collections, "users": args.users, "rounds": args.rounds, "naive_users": args.naive_users, "memory_sizes": args.memory_sizes,
+        "settings": {"collections": args.collections, "users": args.users, "rounds": args.rounds,
+                     "naive_users": args.naive_users, "memory_sizes": args.memory_sizes,
                      "delay_s": args.delay, "delay_users": args.delay_users, "store_users": args.store_users,
                      "quick": args.quick,
                      "keyturn": "access_key_rotate defaults: concurrency 10, verify_successes 2, file store"},
