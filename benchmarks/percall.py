@@ -39,7 +39,7 @@ def per_call(call: t.Callable[[], t.Any], count: int) -> t.Tuple[float, float]:
     """(CPU ms, wall ms) per call over ``count`` calls, after one warm-up call."""
     call()
     started_cpu, started = cpu(), time.perf_counter()
-    for _ in range(count):
+    for _call in range(count):
         call()
     return 1000 * (cpu() - started_cpu) / count, 1000 * (time.perf_counter() - started) / count
 
