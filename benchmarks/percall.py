@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import time
 import typing as t
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+import boto3
 
-import boto3  # noqa: E402
-
-from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection, ConnectionParams  # noqa: E402
-from tools.awsmock.client import AwsMock  # noqa: E402
-
-REGION = "us-east-1"
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from benchmarks.profile import REGION, cpu  # puts build/collections on sys.path first
+from ansible_collections.keyturn.aws.plugins.module_utils._connection import AwsConnection, ConnectionParams
+from tools.awsmock.client import AwsMock
 
 
 def per_call(call: t.Callable[[], t.Any], count: int) -> t.Tuple[float, float]:
