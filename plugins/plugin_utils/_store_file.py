@@ -97,7 +97,7 @@ FORMAT = 1
 FILE_MODE = 0o600
 # While many users of one task share the store (batched_releases) and their changes do meet, the thread that
 # commits first waits as long as the last commit took (at least COMMIT_LINGER, at most MAX_LINGER), so that more
-# changes share one encryption (one PBKDF2 key derivation, one journal append): 200 users commit about 40 times
+# changes share one encryption (one PBKDF2 key derivation, one journal append): 200 users commit about 45 times
 # with 50 ms, 80 times with 25 ms.  A user waiting for a commit gives its concurrency slot away, so the wait
 # costs the task little time; a lone change (nothing met) is written at once.
 COMMIT_LINGER = 0.05
