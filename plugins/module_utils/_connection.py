@@ -8,7 +8,8 @@
 * clients are cached per (service, region, credentials) and safe to share
   between worker threads; botocore retries throttling with adaptive back-off
   and never retries authentication errors (callers that need to wait for IAM
-  propagation do it themselves, explicitly);
+  propagation do it themselves, explicitly); a call AWS keeps throttling is
+  retried beyond botocore's budget (:mod:`._throttle_retry`), on every client;
 * endpoints and signing regions come from :mod:`._partitions`.
 """
 
@@ -39,6 +40,7 @@ from ansible_collections.keyturn.aws.plugins.module_utils._partitions import (
     partition_of_arn,
     resolve,
 )
+from ansible_collections.keyturn.aws.plugins.module_utils._throttle_retry import register as register_throttle_retry
 
 USER_AGENT = "keyturn.aws/0.1.0"
 # botocore sessions are not thread-safe while creating clients; clients are.
@@ -198,7 +200,8 @@ class AwsConnection:
         """A cached, thread-safe client.  IAM is signed for the partition's IAM
         region, everything else for ``region`` (default: the connection's).
         ``retries=False`` gives a client that never retries by itself, for
-        calls that are not idempotent (the caller decides what is safe)."""
+        calls that are not idempotent (the caller decides what is safe), except
+        a throttled answer: AWS did nothing, so trying again is always safe."""
         region = region or self.info.region
         if service != "iam" and resolve(region).partition != self.info.partition:
             raise PartitionError(
@@ -256,7 +259,9 @@ class AwsConnection:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"], kwargs["aws_session_token"] = credentials
         try:
             with _CREATE_LOCK:
-                return self._botocore.create_client(service, **kwargs)
+                client = self._botocore.create_client(service, **kwargs)
+            register_throttle_retry(client)
+            return client
         except botocore.exceptions.NoRegionError:
             raise ValidationError("region is required")
         except botocore.exceptions.BotoCoreError as exc:

@@ -76,8 +76,10 @@ def create_key(iam_noretry: t.Any, user: str, attempts: int = 6, sleep: t.Callab
 
     A lost response followed by an automatic retry would create a second key
     whose secret nobody saw.  Only a throttling answer (AWS did nothing) is
-    retried here; an error without a clear answer raises AmbiguousCreate so the
-    caller can look for, and remove, the key the call may have created.
+    retried: the connection's clients already do so (``_throttle_retry``), and
+    these rounds cover any other client.  An error without a clear answer raises
+    AmbiguousCreate so the caller can look for, and remove, the key the call may
+    have created.
     """
     for attempt in range(attempts):
         try:
