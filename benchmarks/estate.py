@@ -33,7 +33,7 @@ import typing as t
 
 import boto3
 
-from benchmarks.run import measure, process_cpu
+from benchmarks.run import REGION, measure, process_cpu
 from tools.awsmock.client import AwsMock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,7 +41,6 @@ BIN = os.path.dirname(os.path.abspath(sys.executable))
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 sys.path.insert(0, COLLECTIONS)
 ROLE = "OrganizationAccountAccessRole"
-REGION = "us-east-1"
 
 
 def client(url: str, creds: t.Mapping[str, str], service: str) -> t.Any:

@@ -43,9 +43,8 @@ from ansible_collections.keyturn.aws.plugins.plugin_utils._store_file import (  
     file_store_factory,
     vault_secrets_from_password,
 )
+from benchmarks.run import REGION  # noqa: E402
 from tools.awsmock.client import AwsMock  # noqa: E402
-
-REGION = "us-east-1"
 
 
 def cpu() -> float:
