@@ -207,4 +207,4 @@ def confirm_refused(conn: AwsConnection, key_id: str, secret: str, timeout: floa
 
 
 __all__ = ["AmbiguousCreate", "IamKey", "KeyturnError", "Verification", "call", "confirm_refused", "create_key", "delete_key",
-           "last_used", "list_keys", "paginate", "parse_time", "set_status", "is_user_arn", "verify_key"]
+           "is_user_arn", "last_used", "list_keys", "paginate", "parse_time", "set_status", "verify_key"]
